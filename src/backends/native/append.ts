@@ -1,0 +1,72 @@
+import { open } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
+import { TusgateError } from '../../errors.ts';
+import type { RequestContext } from '../../gateway/context.ts';
+import { writeBody } from './body-writer.ts';
+import { checksumMatches, type ExpectedChecksum } from './checksum.ts';
+import { hookRequest, hookUpload, type NativeEnvironment } from './environment.ts';
+import { finishUpload } from './finish.ts';
+import type { StoredUpload } from './store.ts';
+import { isFinished } from './upload-access.ts';
+
+export interface AppendResult {
+  offset: number;
+  finished: boolean;
+  /** The client went away mid-body: no response can be sent. */
+  clientGone: boolean;
+}
+
+/**
+ * Appends the request body at the upload's current offset (the caller holds its lock and checked
+ * the offset). The data file only grows by bytes that arrived, so its size stays the true offset
+ * whatever happens; a body whose checksum does not match is cut off again before anyone sees it.
+ */
+export async function appendBody(
+  env: NativeEnvironment,
+  req: IncomingMessage,
+  ctx: RequestContext,
+  upload: StoredUpload,
+  checksum: ExpectedChecksum | undefined,
+): Promise<AppendResult> {
+  const { info } = upload;
+  const start = upload.offset;
+  const ceiling = info.SizeIsDeferred ? (env.maxSize ?? Number.MAX_SAFE_INTEGER) : info.Size;
+  const handle = await open(info.Storage.Path, 'r+');
+  let lastProgress = env.now();
+  const wantsProgress = env.hooks.wants('post-receive');
+  try {
+    const result = await writeBody(req, handle, {
+      position: start,
+      limit: ceiling - start,
+      onChunk: (chunk) => {
+        ctx.bytesReceived += chunk.length;
+        checksum?.hash.update(chunk);
+        if (wantsProgress && env.now() - lastProgress >= env.progressInterval) {
+          lastProgress = env.now();
+          const offset = start + ctx.bytesReceived;
+          env.hooks.post('post-receive', hookUpload(info, offset), hookRequest(req, ctx));
+        }
+      },
+    });
+    const offset = start + result.written;
+    if (checksum && (result.readError || !checksumMatches(checksum))) {
+      await handle.truncate(start);
+      if (result.readError) return { offset: start, finished: false, clientGone: true };
+      throw new TusgateError('TUSGATE_ERR_CHECKSUM_MISMATCH');
+    }
+    if (result.readError) {
+      ctx.log.info({ uploadId: info.ID, offset }, 'client went away during the body');
+      return { offset, finished: false, clientGone: true };
+    }
+    if (result.overflowed) {
+      throw new TusgateError('TUSGATE_ERR_SIZE_EXCEEDED', {
+        message: 'the body is longer than the upload',
+      });
+    }
+    const finished = isFinished(info, offset);
+    if (finished) await finishUpload(env, req, ctx, info, handle);
+    return { offset, finished, clientGone: false };
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,63 @@
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import type { RequestContext } from '../../gateway/context.ts';
+import type { HookHttpRequest, HookRunner, HookUpload } from '../../hooks/types.ts';
+import type { Metrics } from '../../observability/metrics.ts';
+import type { UploadInfo } from './info.ts';
+import type { UploadLocker } from './locker.ts';
+import type { DateShardedStore } from './store.ts';
+
+/** Everything the native protocol handlers share: one per backend instance. */
+export interface NativeEnvironment {
+  readonly backendName: string;
+  readonly routeName: string;
+  readonly store: DateShardedStore;
+  readonly locker: UploadLocker;
+  readonly hooks: HookRunner;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  /** Largest upload accepted, in bytes; undefined for no limit. */
+  readonly maxSize: number | undefined;
+  /** How long a request waits for another request on the same upload to finish. */
+  readonly lockTimeout: number;
+  /** Minimum gap between two post-receive events of one upload. */
+  readonly progressInterval: number;
+  /** Sync data to disk when an upload finishes, before it is handed off or reported done. */
+  readonly syncOnFinish: boolean;
+  readonly now: () => number;
+}
+
+export function hookUpload(info: UploadInfo, offset: number): HookUpload {
+  return {
+    ID: info.ID,
+    Size: info.Size,
+    SizeIsDeferred: info.SizeIsDeferred,
+    Offset: offset,
+    MetaData: info.MetaData,
+    IsPartial: info.IsPartial,
+    IsFinal: info.IsFinal,
+    PartialUploads: info.PartialUploads,
+    Storage: { ...info.Storage },
+  };
+}
+
+export function hookRequest(req: IncomingMessage, ctx: RequestContext): HookHttpRequest {
+  const header: Record<string, string[]> = {};
+  for (const [name, values] of Object.entries(req.headersDistinct)) {
+    if (values) header[canonicalHeaderName(name)] = values;
+  }
+  return {
+    Method: req.method ?? 'GET',
+    URI: req.url ?? '/',
+    RemoteAddr: ctx.client.address,
+    Header: header,
+  };
+}
+
+/** Go's canonical MIME header form (`upload-length` → `Upload-Length`), as tusd's hooks send. */
+function canonicalHeaderName(name: string): string {
+  return name.replace(
+    /(^|-)([a-z])/g,
+    (_, dash: string, letter: string) => dash + letter.toUpperCase(),
+  );
+}

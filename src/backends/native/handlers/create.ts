@@ -1,0 +1,179 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { TusgateError } from '../../../errors.ts';
+import type { RequestContext } from '../../../gateway/context.ts';
+import { TUS_VERSION } from '../../../gateway/respond.ts';
+import { appendBody } from '../append.ts';
+import { parseUploadChecksum } from '../checksum.ts';
+import { parseUploadConcat } from '../concat.ts';
+import { hookRequest, hookUpload, type NativeEnvironment } from '../environment.ts';
+import { finishUpload } from '../finish.ts';
+import type { UploadInfo } from '../info.ts';
+import { parseUploadMetadata } from '../metadata.ts';
+import { contentLength, hasOffsetBody, parseUploadLength, singleHeader } from '../protocol.ts';
+import { isFinished, loadUpload, withUploadLock } from '../upload-access.ts';
+import { isNativeUploadId, newUploadId } from '../upload-id.ts';
+import { sendHookRejection } from './hook-rejection.ts';
+import { expiresHeader } from './response-headers.ts';
+
+/** POST: creation, creation-defer-length, creation-with-upload and concatenation (final). */
+export async function handleCreate(
+  env: NativeEnvironment,
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: RequestContext,
+): Promise<void> {
+  const concat = parseUploadConcat(singleHeader(req, 'upload-concat'), ctx.route.publicBase);
+  const metadata = parseUploadMetadata(singleHeader(req, 'upload-metadata'));
+  if (metadata === null) {
+    throw new TusgateError('TUSGATE_ERR_INVALID_HEADER', {
+      message: 'Upload-Metadata must be comma-separated "key base64value" pairs',
+    });
+  }
+  const length = parseUploadLength(singleHeader(req, 'upload-length'));
+  const deferHeader = singleHeader(req, 'upload-defer-length');
+  const withBody = hasOffsetBody(req);
+  const checksum = withBody ? parseUploadChecksum(singleHeader(req, 'upload-checksum')) : undefined;
+
+  let size = 0;
+  let deferred = false;
+  let partialIds: string[] | null = null;
+  if (concat.kind === 'final') {
+    if (length !== undefined || deferHeader !== undefined) {
+      throw new TusgateError('TUSGATE_ERR_INVALID_LENGTH', {
+        message: 'a final upload takes its length from its partial uploads',
+      });
+    }
+    partialIds = concat.ids;
+    size = await finishedPartialsSize(env, ctx, concat.ids);
+  } else if (length !== undefined) {
+    if (deferHeader !== undefined) {
+      throw new TusgateError('TUSGATE_ERR_INVALID_LENGTH', {
+        message: 'send either Upload-Length or Upload-Defer-Length, not both',
+      });
+    }
+    size = length;
+  } else if (deferHeader === '1') {
+    deferred = true;
+  } else {
+    throw new TusgateError('TUSGATE_ERR_INVALID_LENGTH', {
+      message: 'Upload-Length or Upload-Defer-Length: 1 is required',
+    });
+  }
+  if (env.maxSize !== undefined && size > env.maxSize) {
+    throw new TusgateError('TUSGATE_ERR_SIZE_EXCEEDED');
+  }
+  const declared = contentLength(req);
+  if (withBody && !deferred && declared !== undefined && declared > size) {
+    throw new TusgateError('TUSGATE_ERR_SIZE_EXCEEDED', {
+      message: 'the body is longer than the upload',
+    });
+  }
+
+  let id = newUploadId(env.now());
+  let info: UploadInfo = env.store.newInfo(id, {
+    Size: size,
+    SizeIsDeferred: deferred,
+    MetaData: metadata,
+    IsPartial: concat.kind === 'partial',
+    IsFinal: concat.kind === 'final',
+    PartialUploads: partialIds,
+    Principal: ctx.principal,
+  });
+
+  if (env.hooks.wants('pre-create')) {
+    const answer = await env.hooks.pre('pre-create', hookUpload(info, 0), hookRequest(req, ctx));
+    if (answer.RejectUpload) {
+      sendHookRejection(res, answer);
+      return;
+    }
+    const change = answer.ChangeFileInfo;
+    if (change?.ID !== undefined && change.ID !== id) {
+      if (!isNativeUploadId(change.ID)) {
+        ctx.log.warn({ hookId: change.ID }, 'pre-create hook proposed an invalid id; ignored');
+      } else {
+        id = change.ID;
+      }
+    }
+    info = env.store.newInfo(id, {
+      Size: info.Size,
+      SizeIsDeferred: info.SizeIsDeferred,
+      MetaData: change?.MetaData ?? info.MetaData,
+      IsPartial: info.IsPartial,
+      IsFinal: info.IsFinal,
+      PartialUploads: info.PartialUploads,
+      Principal: info.Principal,
+    });
+  }
+
+  await env.store.create(info);
+  ctx.createdUploadId = id;
+  env.metrics.uploadsCreated.inc({ route: env.routeName, backend: env.backendName });
+  if (env.hooks.wants('post-create')) {
+    env.hooks.post('post-create', hookUpload(info, 0), hookRequest(req, ctx));
+  }
+
+  let offset = 0;
+  if (concat.kind === 'final') {
+    await concatenate(info, partialIds!, env);
+    offset = size;
+    await finishUpload(env, req, ctx, info);
+  } else if (withBody) {
+    const result = await withUploadLock(env, id, () =>
+      appendBody(env, req, ctx, { info, offset: 0 }, checksum),
+    );
+    if (result.clientGone) return;
+    offset = result.offset;
+  } else if (isFinished(info, 0)) {
+    await finishUpload(env, req, ctx, info);
+  }
+
+  const headers: Record<string, string> = {
+    'Tus-Resumable': TUS_VERSION,
+    Location: `${ctx.publicOrigin}${ctx.route.publicBase}${id}`,
+    'Content-Length': '0',
+    ...expiresHeader(env, info, offset),
+  };
+  if (withBody || concat.kind === 'final') headers['Upload-Offset'] = String(offset);
+  res.writeHead(201, headers);
+  res.end();
+}
+
+async function finishedPartialsSize(
+  env: NativeEnvironment,
+  ctx: RequestContext,
+  ids: string[],
+): Promise<number> {
+  let total = 0;
+  for (const id of ids) {
+    const { info, offset } = await loadUpload(env, ctx, id);
+    if (!info.IsPartial) {
+      throw new TusgateError('TUSGATE_ERR_INVALID_CONCAT', {
+        message: `upload ${id} is not a partial upload`,
+      });
+    }
+    if (!isFinished(info, offset)) {
+      throw new TusgateError('TUSGATE_ERR_INVALID_CONCAT', {
+        message: `partial upload ${id} is not finished`,
+      });
+    }
+    total += info.Size;
+  }
+  return total;
+}
+
+async function concatenate(final: UploadInfo, ids: string[], env: NativeEnvironment) {
+  let position = 0;
+  for (const id of ids) {
+    const source = env.store.pathsFor(id).data;
+    const sink = createWriteStream(final.Storage.Path, { flags: 'r+', start: position });
+    await pipeline(createReadStream(source), sink);
+    position += sink.bytesWritten;
+  }
+  if (env.syncOnFinish) {
+    const handle = await open(final.Storage.Path, 'r');
+    await handle.datasync().finally(() => handle.close());
+  }
+}

@@ -1,0 +1,36 @@
+import { createReadStream } from 'node:fs';
+import type { ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import type { RequestContext } from '../../../gateway/context.ts';
+import { TUS_VERSION } from '../../../gateway/respond.ts';
+import type { NativeEnvironment } from '../environment.ts';
+import { loadUpload } from '../upload-access.ts';
+
+/** GET: the bytes received so far, as an attachment (never rendered inline by a browser). */
+export async function handleDownload(
+  env: NativeEnvironment,
+  res: ServerResponse,
+  ctx: RequestContext,
+  id: string,
+): Promise<void> {
+  const { info, offset } = await loadUpload(env, ctx, id);
+  const filename = (info.MetaData.filename ?? id).replace(/[^A-Za-z0-9._-]/g, '_');
+  res.writeHead(200, {
+    'Tus-Resumable': TUS_VERSION,
+    'Content-Type': 'application/octet-stream',
+    'Content-Length': String(offset),
+    'Content-Disposition': `attachment; filename="${filename}"`,
+    'Cache-Control': 'no-store',
+  });
+  if (offset === 0) {
+    res.end();
+    return;
+  }
+  const source = createReadStream(info.Storage.Path, { start: 0, end: offset - 1 });
+  source.on('data', (chunk) => {
+    ctx.bytesSent += chunk.length;
+  });
+  await pipeline(source, res).catch((error: unknown) => {
+    ctx.log.debug({ err: error, uploadId: id }, 'download interrupted');
+  });
+}

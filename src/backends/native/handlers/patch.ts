@@ -1,0 +1,74 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { TusgateError } from '../../../errors.ts';
+import type { RequestContext } from '../../../gateway/context.ts';
+import { TUS_VERSION } from '../../../gateway/respond.ts';
+import { appendBody } from '../append.ts';
+import { parseUploadChecksum } from '../checksum.ts';
+import type { NativeEnvironment } from '../environment.ts';
+import {
+  contentLength,
+  hasOffsetBody,
+  parseUploadLength,
+  parseUploadOffset,
+  singleHeader,
+} from '../protocol.ts';
+import { loadUpload, withUploadLock } from '../upload-access.ts';
+import { expiresHeader } from './response-headers.ts';
+
+/** PATCH: appends at the offset the client names, which must be the upload's current offset. */
+export async function handlePatch(
+  env: NativeEnvironment,
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: RequestContext,
+  id: string,
+): Promise<void> {
+  if (!hasOffsetBody(req)) throw new TusgateError('TUSGATE_ERR_INVALID_CONTENT_TYPE');
+  const clientOffset = parseUploadOffset(singleHeader(req, 'upload-offset'));
+  const newLength = parseUploadLength(singleHeader(req, 'upload-length'));
+  const checksum = parseUploadChecksum(singleHeader(req, 'upload-checksum'));
+  const declared = contentLength(req);
+
+  await withUploadLock(env, id, async () => {
+    // Loaded under the lock: the offset cannot move until we release it.
+    const upload = await loadUpload(env, ctx, id);
+    const { info } = upload;
+    if (info.IsFinal) throw new TusgateError('TUSGATE_ERR_MODIFY_FINAL');
+    if (clientOffset !== upload.offset) {
+      throw new TusgateError('TUSGATE_ERR_MISMATCHED_OFFSET', {
+        headers: { 'Upload-Offset': String(upload.offset) },
+      });
+    }
+    if (newLength !== undefined) {
+      if (!info.SizeIsDeferred) {
+        if (newLength !== info.Size) {
+          throw new TusgateError('TUSGATE_ERR_INVALID_LENGTH', {
+            message: 'Upload-Length cannot change once it is set',
+          });
+        }
+      } else {
+        if (newLength < upload.offset) throw new TusgateError('TUSGATE_ERR_INVALID_LENGTH');
+        if (env.maxSize !== undefined && newLength > env.maxSize) {
+          throw new TusgateError('TUSGATE_ERR_SIZE_EXCEEDED');
+        }
+        info.Size = newLength;
+        info.SizeIsDeferred = false;
+        info.Offset = upload.offset;
+        await env.store.saveInfo(info);
+      }
+    }
+    if (!info.SizeIsDeferred && declared !== undefined && upload.offset + declared > info.Size) {
+      throw new TusgateError('TUSGATE_ERR_SIZE_EXCEEDED', {
+        message: 'the body is longer than the rest of the upload',
+      });
+    }
+    const result = await appendBody(env, req, ctx, upload, checksum);
+    if (result.clientGone) return;
+    res.writeHead(204, {
+      'Tus-Resumable': TUS_VERSION,
+      'Upload-Offset': String(result.offset),
+      ...expiresHeader(env, info, result.offset),
+    });
+    res.end();
+  });
+}

@@ -1,0 +1,33 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestContext } from '../../../gateway/context.ts';
+import { TUS_VERSION } from '../../../gateway/respond.ts';
+import { hookRequest, hookUpload, type NativeEnvironment } from '../environment.ts';
+import { loadUpload, withUploadLock } from '../upload-access.ts';
+import { sendHookRejection } from './hook-rejection.ts';
+
+/** DELETE (termination): removes the upload's info and data; later requests get 404. */
+export async function handleTerminate(
+  env: NativeEnvironment,
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: RequestContext,
+  id: string,
+): Promise<void> {
+  await withUploadLock(env, id, async () => {
+    const { info, offset } = await loadUpload(env, ctx, id);
+    const upload = hookUpload(info, offset);
+    if (env.hooks.wants('pre-terminate')) {
+      const answer = await env.hooks.pre('pre-terminate', upload, hookRequest(req, ctx));
+      if (answer.RejectTermination) {
+        sendHookRejection(res, answer);
+        return;
+      }
+    }
+    await env.store.remove(id);
+    if (env.hooks.wants('post-terminate')) {
+      env.hooks.post('post-terminate', upload, hookRequest(req, ctx));
+    }
+    res.writeHead(204, { 'Tus-Resumable': TUS_VERSION });
+    res.end();
+  });
+}

@@ -1,0 +1,51 @@
+import { randomBytes } from 'node:crypto';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+
+/**
+ * An upload's `.info` file, in tusd's FileInfo JSON format so tools that read tusd's info files
+ * keep working. `Offset` here is informational: the true offset is the data file's size, which can
+ * never run ahead of the bytes on disk. tusgate's own fields come after tusd's; Go's JSON decoder
+ * ignores them.
+ */
+export interface UploadInfo {
+  ID: string;
+  Size: number;
+  SizeIsDeferred: boolean;
+  Offset: number;
+  MetaData: Record<string, string>;
+  IsPartial: boolean;
+  IsFinal: boolean;
+  PartialUploads: string[] | null;
+  Storage: { Type: 'filestore'; Path: string; InfoPath: string };
+  /** Who created the upload (auth principal), or null on routes without auth. */
+  Principal?: string | null;
+}
+
+export async function readInfo(path: string): Promise<UploadInfo | null> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  return JSON.parse(text) as UploadInfo;
+}
+
+/**
+ * Atomic replace: write a temporary file and rename it over the old one, so a reader (or a
+ * restarted process) sees the old info or the new, never half of one.
+ */
+export async function writeInfo(path: string, info: UploadInfo): Promise<void> {
+  const temporary = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  const handle = await open(temporary, 'wx', 0o644);
+  try {
+    await handle.writeFile(JSON.stringify(info));
+  } catch (error) {
+    await handle.close();
+    await unlink(temporary).catch(() => {});
+    throw error;
+  }
+  await handle.close();
+  await rename(temporary, path);
+}

@@ -1,0 +1,143 @@
+import { constants } from 'node:fs';
+import { copyFile, link, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { StoreConfig } from '../../config/schema/index.ts';
+import { readInfo, type UploadInfo, writeInfo } from './info.ts';
+import { compileLayout, type Layout } from './layout.ts';
+import { isNativeUploadId, uploadIdTimestamp } from './upload-id.ts';
+
+export interface UploadPaths {
+  /** The date folder, relative to the root (e.g. `2026/11/25`). */
+  folder: string;
+  data: string;
+  info: string;
+}
+
+export interface StoredUpload {
+  info: UploadInfo;
+  /** Bytes on disk: the true offset. */
+  offset: number;
+}
+
+/**
+ * The date-sharded store: `<root>/<layout>/<id>` holds an upload's bytes, `<id>.info` its
+ * tusd-format info. The folder comes from the id's UUIDv7 timestamp, so finding an upload is
+ * computing a path. Only ids that pass `isNativeUploadId` ever become paths.
+ */
+export class DateShardedStore {
+  readonly name: string;
+  readonly root: string;
+  readonly layout: Layout;
+  readonly handoffDir: string | undefined;
+  /** Time to live of an upload in ms, or undefined for no expiry. */
+  readonly expiresAfter: number | undefined;
+  readonly cleanupInterval: number;
+
+  constructor(name: string, config: StoreConfig) {
+    this.name = name;
+    this.root = resolve(config.root);
+    this.layout = compileLayout(config.layout);
+    this.handoffDir = config.handoffDir === undefined ? undefined : resolve(config.handoffDir);
+    this.expiresAfter = config.expiresAfter;
+    this.cleanupInterval = config.cleanupInterval;
+  }
+
+  pathsFor(id: string): UploadPaths {
+    if (!isNativeUploadId(id)) throw new Error(`not a native upload id: ${JSON.stringify(id)}`);
+    const folder = this.layout.folderFor(uploadIdTimestamp(id));
+    const data = join(this.root, folder, id);
+    return { folder, data, info: `${data}.info` };
+  }
+
+  /** When the upload expires (ms), derived from its id; undefined without a TTL. */
+  expiresAt(id: string): number | undefined {
+    return this.expiresAfter === undefined ? undefined : uploadIdTimestamp(id) + this.expiresAfter;
+  }
+
+  /** A new upload's info, with tusd's field order (some tools diff info files). */
+  newInfo(id: string, fields: Omit<UploadInfo, 'ID' | 'Offset' | 'Storage'>): UploadInfo {
+    const paths = this.pathsFor(id);
+    return {
+      ID: id,
+      Size: fields.Size,
+      SizeIsDeferred: fields.SizeIsDeferred,
+      Offset: 0,
+      MetaData: fields.MetaData,
+      IsPartial: fields.IsPartial,
+      IsFinal: fields.IsFinal,
+      PartialUploads: fields.PartialUploads,
+      Storage: { Type: 'filestore', Path: paths.data, InfoPath: paths.info },
+      Principal: fields.Principal ?? null,
+    };
+  }
+
+  /** Creates the empty data file, then the info: an info file always has its data file. */
+  async create(info: UploadInfo): Promise<void> {
+    const paths = this.pathsFor(info.ID);
+    await mkdir(join(this.root, paths.folder), { recursive: true });
+    const handle = await open(
+      paths.data,
+      constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY,
+    );
+    await handle.close();
+    await writeInfo(paths.info, info);
+  }
+
+  async load(id: string): Promise<StoredUpload | null> {
+    const paths = this.pathsFor(id);
+    const info = await readInfo(paths.info);
+    if (info === null) return null;
+    try {
+      const { size } = await stat(paths.data);
+      return { info, offset: size };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  async saveInfo(info: UploadInfo): Promise<void> {
+    await writeInfo(this.pathsFor(info.ID).info, info);
+  }
+
+  /** Removes the info first: without it the upload is gone, whatever happens to the data next. */
+  async remove(id: string): Promise<void> {
+    const paths = this.pathsFor(id);
+    await unlinkIfPresent(paths.info);
+    await unlinkIfPresent(paths.data);
+  }
+
+  /**
+   * Puts a finished upload's bytes into the flat hand-off folder as `<id>`: a hard link when the
+   * folder is on the same file system, else a copy renamed into place, so a reader never sees a
+   * partial file. Already there (a retried finish) is fine.
+   */
+  async handOff(id: string): Promise<string | undefined> {
+    if (this.handoffDir === undefined) return undefined;
+    const source = this.pathsFor(id).data;
+    const target = join(this.handoffDir, id);
+    try {
+      await link(source, target).catch(async (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+        await mkdir(this.handoffDir!, { recursive: true });
+        await link(source, target);
+      });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return target;
+      if (code !== 'EXDEV') throw error;
+      const temporary = join(this.handoffDir, `.${id}.tmp`);
+      await copyFile(source, temporary);
+      await rename(temporary, target);
+    }
+    return target;
+  }
+}
+
+async function unlinkIfPresent(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}

@@ -1,0 +1,182 @@
+import type {
+  IncomingHttpHeaders,
+  IncomingMessage,
+  OutgoingHttpHeaders,
+  ServerResponse,
+} from 'node:http';
+import type { Dispatcher } from 'undici';
+import { TusgateError } from '../../errors.ts';
+
+type DispatchController = Dispatcher.DispatchController;
+
+export type ForwardOutcome =
+  | { kind: 'response'; status: number }
+  | { kind: 'backend-error'; error: TusgateError; errorKind: 'connect' | 'timeout' | 'io' }
+  | { kind: 'client-aborted' };
+
+export interface ForwardOptions {
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** The request body to stream upstream, or null. */
+  body: IncomingMessage | null;
+  idleTimeoutMs: number;
+  rewriteHeaders: (status: number, headers: IncomingHttpHeaders) => OutgoingHttpHeaders;
+  onError: (error: TusgateError) => void;
+  onResponseBytes: (count: number) => void;
+  onRequestBytes: (count: number) => void;
+  done: (outcome: ForwardOutcome) => void;
+}
+
+class ClientAbortedError extends Error {
+  override name = 'ClientAbortedError';
+}
+
+export class BackendIdleError extends Error {
+  override name = 'BackendIdleError';
+}
+
+/**
+ * Streams one request to a backend and its response back, with backpressure both ways:
+ * undici pauses the incoming request when the upstream socket is full, and this handler
+ * pauses the upstream response while the client's socket is full.
+ *
+ * An idle watchdog answers 504 when the backend makes no progress for `idleTimeoutMs`
+ * while we are waiting on it (upload paused by its backpressure, or response not coming).
+ * A client that simply sends slowly is not the backend's fault; the server's socket
+ * timeout deals with it.
+ */
+export class ForwardHandler implements Dispatcher.DispatchHandler {
+  private controller: DispatchController | undefined;
+  private abortReason: Error | undefined;
+  private finished = false;
+  private requestBodyDone: boolean;
+  private waitingForClientDrain = false;
+  private readonly watchdog: NodeJS.Timeout;
+  private readonly options: ForwardOptions;
+
+  constructor(options: ForwardOptions) {
+    this.options = options;
+    const { req, res, body } = options;
+    void req;
+    this.requestBodyDone = body === null;
+    this.watchdog = setTimeout(() => this.onIdle(), options.idleTimeoutMs);
+    this.watchdog.unref();
+    res.once('close', () => {
+      if (!res.writableFinished) this.abort(new ClientAbortedError('client went away'));
+    });
+    req.once('error', () => this.abort(new ClientAbortedError('client request failed')));
+  }
+
+  onRequestStart(controller: DispatchController): void {
+    this.controller = controller;
+    if (this.abortReason) controller.abort(this.abortReason);
+  }
+
+  /** undici reports each chunk it wrote upstream; observing it here keeps the body untouched. */
+  onBodySent(chunk: Buffer): void {
+    this.options.onRequestBytes(chunk.length);
+    this.watchdog.refresh();
+  }
+
+  onRequestSent(): void {
+    this.requestBodyDone = true;
+    this.watchdog.refresh();
+  }
+
+  onResponseStart(
+    _controller: DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+  ): void {
+    this.watchdog.refresh();
+    const { res } = this.options;
+    if (res.destroyed) return;
+    res.writeHead(statusCode, this.options.rewriteHeaders(statusCode, headers));
+  }
+
+  onResponseData(controller: DispatchController, chunk: Buffer): void {
+    this.watchdog.refresh();
+    const { res } = this.options;
+    this.options.onResponseBytes(chunk.length);
+    if (!res.write(chunk)) {
+      this.waitingForClientDrain = true;
+      controller.pause();
+      res.once('drain', () => {
+        this.waitingForClientDrain = false;
+        this.watchdog.refresh();
+        controller.resume();
+      });
+    }
+  }
+
+  onResponseEnd(): void {
+    const { res } = this.options;
+    res.end();
+    this.finish({ kind: 'response', status: res.statusCode });
+  }
+
+  onResponseError(_controller: DispatchController, error: Error): void {
+    if (error instanceof ClientAbortedError || this.options.res.destroyed) {
+      this.finish({ kind: 'client-aborted' });
+      return;
+    }
+    const { tusError, errorKind } = classify(error);
+    this.options.onError(tusError);
+    this.finish({ kind: 'backend-error', error: tusError, errorKind });
+  }
+
+  private abort(reason: Error): void {
+    if (this.finished || this.abortReason) return;
+    this.abortReason = reason;
+    this.controller?.abort(reason);
+  }
+
+  private onIdle(): void {
+    if (this.finished) return;
+    const body = this.options.body;
+    const clientIsSlow =
+      this.waitingForClientDrain || (!this.requestBodyDone && body !== null && !body.isPaused());
+    if (clientIsSlow) {
+      this.watchdog.refresh();
+      return;
+    }
+    this.abort(new BackendIdleError('backend made no progress'));
+  }
+
+  private finish(outcome: ForwardOutcome): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.watchdog);
+    this.options.done(outcome);
+  }
+}
+
+const connectCodes = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+export function classify(error: Error): {
+  tusError: TusgateError;
+  errorKind: 'connect' | 'timeout' | 'io';
+} {
+  const code = (error as { code?: string }).code ?? '';
+  if (
+    error instanceof BackendIdleError ||
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT'
+  ) {
+    return {
+      tusError: new TusgateError('TUSGATE_ERR_BACKEND_TIMEOUT', { cause: error }),
+      errorKind: 'timeout',
+    };
+  }
+  return {
+    tusError: new TusgateError('TUSGATE_ERR_BACKEND_UNAVAILABLE', { cause: error }),
+    errorKind: connectCodes.has(code) ? 'connect' : 'io',
+  };
+}

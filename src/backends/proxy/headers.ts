@@ -1,0 +1,63 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+
+/** Headers that describe one connection, not the message: never forwarded in either direction. */
+const hopByHop = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/** Request headers the gateway sets itself (or must not pass: undici rejects `expect`). */
+const replacedOnRequest = new Set([
+  'host',
+  'expect',
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-real-ip',
+  'x-request-id',
+  'x-http-method-override',
+]);
+
+function connectionTokens(headers: IncomingHttpHeaders): Set<string> {
+  const value = headers.connection;
+  const text = Array.isArray(value) ? value.join(',') : (value ?? '');
+  return new Set(
+    text
+      .split(',')
+      .map((token) => token.trim().toLowerCase())
+      .filter(Boolean),
+  );
+}
+
+/** Copies end-to-end headers, dropping hop-by-hop ones and any named in `Connection`. */
+export function endToEndHeaders(
+  headers: IncomingHttpHeaders,
+  alsoDrop: ReadonlySet<string> = new Set(),
+): Record<string, string | string[]> {
+  const named = connectionTokens(headers);
+  const out: Record<string, string | string[]> = {};
+  for (const [key, value] of Object.entries(headers)) {
+    if (value === undefined || hopByHop.has(key) || named.has(key) || alsoDrop.has(key)) continue;
+    out[key] = value;
+  }
+  return out;
+}
+
+export function upstreamRequestHeaders(
+  headers: IncomingHttpHeaders,
+): Record<string, string | string[]> {
+  return endToEndHeaders(headers, replacedOnRequest);
+}
+
+export function clientResponseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  return endToEndHeaders(headers);
+}

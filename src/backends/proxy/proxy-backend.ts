@@ -1,0 +1,182 @@
+import type {
+  IncomingHttpHeaders,
+  IncomingMessage,
+  OutgoingHttpHeaders,
+  ServerResponse,
+} from 'node:http';
+import { Pool } from 'undici';
+import type { ProxyBackendConfig } from '../../config/schema/index.ts';
+import { TusgateError } from '../../errors.ts';
+import type { Backend, RequestContext } from '../../gateway/context.ts';
+import { sendError } from '../../gateway/respond.ts';
+import type { Metrics } from '../../observability/metrics.ts';
+import { ForwardHandler, type ForwardOutcome } from './forward-handler.ts';
+import { HeadForwarder } from './head-forwarder.ts';
+import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
+import { UrlMapper } from './url-mapping.ts';
+
+export interface ProxyBackendOptions {
+  name: string;
+  routeName: string;
+  publicBase: string;
+  config: ProxyBackendConfig;
+  metrics: Metrics;
+}
+
+/** Forwards tus requests to a legacy tus server (tusd, rustus, @tus/server) over a keep-alive pool. */
+export class ProxyBackend implements Backend {
+  readonly kind = 'proxy' as const;
+  readonly name: string;
+  readonly mapper: UrlMapper;
+  private readonly pool: Pool;
+  private readonly headForwarder: HeadForwarder;
+  private readonly config: ProxyBackendConfig;
+  private readonly metrics: Metrics;
+  private readonly routeName: string;
+
+  constructor(options: ProxyBackendOptions) {
+    this.name = options.name;
+    this.config = options.config;
+    this.metrics = options.metrics;
+    this.routeName = options.routeName;
+    this.mapper = new UrlMapper(options.config.url, options.publicBase);
+    this.pool = new Pool(options.config.url.origin, {
+      connections: options.config.connections,
+      pipelining: 1,
+      connect: { timeout: options.config.connectTimeout },
+      // The forward handler's watchdog owns idleness; undici's own timers would cut long PATCHes.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      keepAliveTimeout: 30_000,
+      strictContentLength: true,
+    });
+    this.headForwarder = new HeadForwarder(options.config.url, {
+      connections: options.config.connections,
+      idleTimeoutMs: options.config.idleTimeout,
+      connectTimeoutMs: options.config.connectTimeout,
+    });
+  }
+
+  recognisesId(): boolean {
+    return true;
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
+    ctx.backendName = this.name;
+    const headers = upstreamRequestHeaders(req.headers);
+    headers['x-forwarded-for'] = ctx.client.forwardedFor;
+    headers['x-forwarded-proto'] = ctx.client.proto;
+    headers['x-forwarded-host'] = ctx.client.host;
+    headers['x-request-id'] = ctx.requestId;
+
+    const concat = headers['upload-concat'];
+    if (typeof concat === 'string') {
+      const mapped = this.mapper.mapConcat(concat, (url) =>
+        this.mapper.toBackendPath(url, ctx.publicOrigin),
+      );
+      if (mapped === undefined) {
+        sendError(res, new TusgateError('TUSGATE_ERR_INVALID_CONCAT'), ctx.requestId);
+        return Promise.resolve();
+      }
+      headers['upload-concat'] = mapped;
+    }
+
+    const method = req.method ?? 'GET';
+    const body = hasBody(req) ? req : null;
+    const path = `${this.mapper.backendBasePath}${ctx.uploadId ?? ''}${ctx.search}`;
+    const labels = { route: this.routeName, backend: this.name };
+
+    const rewriteHeaders = (status: number, upstream: IncomingHttpHeaders) =>
+      this.rewriteResponseHeaders(status, upstream, ctx);
+    const onError = (error: TusgateError) => {
+      ctx.log.warn({ err: error.cause, backend: this.name }, 'backend request failed');
+      sendError(res, error, ctx.requestId);
+    };
+    const record = (outcome: ForwardOutcome) => {
+      if (outcome.kind === 'backend-error') {
+        this.metrics.backendErrors.inc({ ...labels, kind: outcome.errorKind });
+      }
+    };
+
+    if (method === 'HEAD') {
+      return this.headForwarder
+        .forward({ path, headers, res, rewriteHeaders, onError })
+        .then(record);
+    }
+    return new Promise<void>((resolve) => {
+      const handler = new ForwardHandler({
+        req,
+        res,
+        body,
+        idleTimeoutMs: this.config.idleTimeout,
+        rewriteHeaders,
+        onError,
+        onRequestBytes: (count) => {
+          ctx.bytesReceived += count;
+        },
+        onResponseBytes: (count) => {
+          ctx.bytesSent += count;
+        },
+        done: (outcome) => {
+          record(outcome);
+          resolve();
+        },
+      });
+      this.pool.dispatch({ origin: this.config.url.origin, path, method, headers, body }, handler);
+    });
+  }
+
+  private rewriteResponseHeaders(
+    status: number,
+    upstream: IncomingHttpHeaders,
+    ctx: RequestContext,
+  ): OutgoingHttpHeaders {
+    const headers = clientResponseHeaders(upstream);
+    const location = upstream.location;
+    if (typeof location === 'string') {
+      const mapped = this.mapper.toPublic(location, ctx.publicOrigin);
+      if (mapped !== undefined) {
+        headers.location = mapped;
+        if (status === 201) {
+          ctx.createdUploadId = mapped.slice(mapped.lastIndexOf('/') + 1);
+          ctx.onUploadCreated?.(ctx.createdUploadId);
+        }
+      } else {
+        ctx.log.warn({ backend: this.name }, 'backend sent a Location outside its base path');
+      }
+    }
+    const concat = upstream['upload-concat'];
+    if (typeof concat === 'string') {
+      headers['upload-concat'] =
+        this.mapper.mapConcat(concat, (url) => this.mapper.toPublic(url, ctx.publicOrigin)) ??
+        concat;
+    }
+    headers['x-request-id'] = ctx.requestId;
+    return headers;
+  }
+
+  async checkReady(): Promise<void> {
+    const response = await this.pool.request({
+      path: this.mapper.backendBasePath,
+      method: 'OPTIONS',
+      headers: { 'tus-resumable': '1.0.0' },
+      headersTimeout: 2_000,
+      bodyTimeout: 2_000,
+    });
+    await response.body.dump();
+    if (response.statusCode >= 500) {
+      throw new Error(`OPTIONS ${this.config.url.href} answered ${response.statusCode}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.headForwarder.close();
+    await this.pool.close();
+  }
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return true;
+  const length = req.headers['content-length'];
+  return length !== undefined && length !== '0';
+}

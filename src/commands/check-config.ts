@@ -1,0 +1,18 @@
+import { loadConfigFile } from '../config/load.ts';
+import { ConfigError } from '../errors.ts';
+
+/** Validates a config file: prints every problem with its key path; exit code 0 or 1. */
+export async function checkConfigCommand(file: string): Promise<number> {
+  try {
+    const config = await loadConfigFile(file);
+    const routes = config.routes.map((route) => route.name).join(', ');
+    process.stdout.write(`${file}: OK (${config.routes.length} route(s): ${routes})\n`);
+    return 0;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}

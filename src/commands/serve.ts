@@ -1,0 +1,90 @@
+import { watch } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { embeddedDefaultConfig } from '../config/defaults.ts';
+import { loadConfigFile } from '../config/load.ts';
+import type { Config } from '../config/schema/index.ts';
+import { ConfigError } from '../errors.ts';
+import { Gateway } from '../gateway/gateway.ts';
+import { createLogger } from '../observability/logger.ts';
+import { version } from '../version.ts';
+
+export async function serveCommand(configFile: string | undefined): Promise<number> {
+  let config: Config;
+  try {
+    config = configFile ? await loadConfigFile(configFile) : embeddedDefaultConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  const log = createLogger(config.logging);
+  process.on('uncaughtException', (error) => {
+    log.fatal({ err: error }, 'uncaught exception');
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (error) => {
+    log.fatal({ err: error }, 'unhandled rejection');
+    process.exit(1);
+  });
+
+  const gateway = new Gateway(config, { log });
+  const addresses = await gateway.listen();
+  log.info(
+    {
+      version,
+      config: configFile ?? '(embedded default)',
+      public: addresses.publicUrl,
+      admin: addresses.adminUrl,
+    },
+    'tusgate listening',
+  );
+  for (const route of config.routes) {
+    log.info(
+      { route: route.name, uploadUrl: `${addresses.publicUrl}${route.match.pathPrefix}` },
+      'upload endpoint',
+    );
+  }
+
+  if (configFile) watchConfig(configFile, gateway, log);
+
+  return new Promise<number>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      log.info({ signal }, 'signal received');
+      gateway.close().then(
+        () => resolve(0),
+        (error: unknown) => {
+          log.error({ err: error }, 'shutdown failed');
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}
+
+/** SIGHUP and changes of the file reload the config; a burst of file events reloads once. */
+function watchConfig(file: string, gateway: Gateway, log: Logger): void {
+  let timer: NodeJS.Timeout | undefined;
+  const reload = (reason: string) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      log.info({ reason, file }, 'reloading configuration');
+      void gateway.reloadFromFile(file);
+    }, 200);
+  };
+  process.on('SIGHUP', () => reload('SIGHUP'));
+  try {
+    // Watch the folder: editors replace files by rename, which ends a watch on the file itself.
+    const name = basename(file);
+    const watcher = watch(dirname(resolve(file)), (_event, changed) => {
+      if (changed === name) reload('file changed');
+    });
+    watcher.unref();
+  } catch (error) {
+    log.warn({ err: error, file }, 'cannot watch the config file; reload with SIGHUP');
+  }
+}

@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { authSchema } from './auth.ts';
+import { backendSchema } from './backend.ts';
+import { duration, name, size } from './common.ts';
+
+const matchSchema = z.strictObject({
+  pathPrefix: z
+    .string()
+    .regex(/^\/(?:[A-Za-z0-9._~-]+\/)*$/, 'must start and end with "/", e.g. /files/'),
+  host: z.string().min(1).optional(),
+  header: z.strictObject({ name: z.string().min(1), value: z.string() }).optional(),
+});
+
+const canarySchema = z.strictObject({
+  backend: name,
+  weight: z.number().min(0).max(100),
+  sticky: z.enum(['principal', 'none']).default('principal'),
+  stickyHeader: z.string().min(1).optional(),
+  /** Seeds `sticky: none` draws, for reproducible placement (tests, dry runs). */
+  seed: z.number().int().optional(),
+  override: z
+    .strictObject({
+      header: z.string().min(1).default('x-tusgate-backend'),
+      allow: z.array(z.string().min(1)).default([]),
+    })
+    .optional(),
+  rollback: z
+    .strictObject({
+      window: duration.default(300_000),
+      threshold: z.number().gt(0).max(1).default(0.2),
+      minRequests: z.number().int().min(1).default(20),
+    })
+    .optional(),
+});
+
+const hookEvents = z.enum([
+  'pre-create',
+  'post-create',
+  'post-receive',
+  'pre-finish',
+  'post-finish',
+  'pre-terminate',
+  'post-terminate',
+]);
+
+const hookSchema = z.looseObject({
+  type: z.enum(['http', 'amqp', 'file']),
+  events: z.array(hookEvents).min(1),
+});
+
+const corsSchema = z.strictObject({
+  origins: z.array(z.string().min(1)).default([]),
+  credentials: z.boolean().default(false),
+  maxAge: duration.default(86_400_000),
+});
+
+export const routeSchema = z.strictObject({
+  name,
+  match: matchSchema,
+  maxSize: size.optional(),
+  auth: authSchema.default({ type: 'none' }),
+  backends: z.record(name, backendSchema).refine((value) => Object.keys(value).length > 0, {
+    message: 'a route needs at least one backend',
+  }),
+  create: name.optional(),
+  canary: canarySchema.optional(),
+  hooks: z.array(hookSchema).default([]),
+  cors: corsSchema.optional(),
+});

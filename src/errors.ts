@@ -1,0 +1,89 @@
+/**
+ * Every error tusgate itself answers with. Each has a stable code, an HTTP status and a
+ * short message; the tus-style response body is built from these (see `gateway/respond.ts`).
+ * Messages are written for clients: they never carry credentials, paths or backend details.
+ */
+export const errorCatalogue = {
+  TUSGATE_ERR_ROUTE_NOT_FOUND: { status: 404, message: 'no route for this path' },
+  TUSGATE_ERR_UPLOAD_NOT_FOUND: { status: 404, message: 'upload not found' },
+  TUSGATE_ERR_UPLOAD_GONE: { status: 410, message: 'upload expired or terminated' },
+  TUSGATE_ERR_METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },
+  TUSGATE_ERR_UNSUPPORTED_VERSION: { status: 412, message: 'unsupported tus version' },
+  TUSGATE_ERR_INVALID_HEADER: { status: 400, message: 'invalid header' },
+  TUSGATE_ERR_INVALID_CONTENT_TYPE: {
+    status: 415,
+    message: 'missing or invalid Content-Type header',
+  },
+  TUSGATE_ERR_INVALID_OFFSET: { status: 400, message: 'missing or invalid Upload-Offset header' },
+  TUSGATE_ERR_INVALID_LENGTH: { status: 400, message: 'missing or invalid Upload-Length header' },
+  TUSGATE_ERR_MISMATCHED_OFFSET: { status: 409, message: 'mismatched offset' },
+  TUSGATE_ERR_SIZE_EXCEEDED: { status: 413, message: 'maximum size exceeded' },
+  TUSGATE_ERR_UPLOAD_LOCKED: { status: 423, message: 'upload is currently locked' },
+  TUSGATE_ERR_CHECKSUM_MISMATCH: { status: 460, message: 'checksum mismatch' },
+  TUSGATE_ERR_UNSUPPORTED_CHECKSUM: { status: 400, message: 'unsupported checksum algorithm' },
+  TUSGATE_ERR_INVALID_CONCAT: { status: 400, message: 'invalid Upload-Concat header' },
+  TUSGATE_ERR_CONCAT_SPLIT: {
+    status: 400,
+    message: 'partial uploads of one file are on different backends',
+  },
+  TUSGATE_ERR_MODIFY_FINAL: { status: 403, message: 'a final upload cannot be modified' },
+  TUSGATE_ERR_UNAUTHORIZED: { status: 401, message: 'authentication required' },
+  TUSGATE_ERR_INVALID_CREDENTIALS: { status: 401, message: 'invalid credentials' },
+  TUSGATE_ERR_FORBIDDEN: { status: 403, message: 'forbidden' },
+  TUSGATE_ERR_AUTH_UNAVAILABLE: {
+    status: 503,
+    message: 'authentication service unavailable',
+  },
+  TUSGATE_ERR_CORS_ORIGIN: { status: 403, message: 'origin not allowed' },
+  TUSGATE_ERR_REQUEST_TIMEOUT: { status: 408, message: 'request timed out' },
+  TUSGATE_ERR_BACKEND_UNAVAILABLE: { status: 502, message: 'upload backend unavailable' },
+  TUSGATE_ERR_BACKEND_TIMEOUT: { status: 504, message: 'upload backend timed out' },
+  TUSGATE_ERR_SHUTTING_DOWN: { status: 503, message: 'server is shutting down' },
+  TUSGATE_ERR_HOOK_REJECTED: { status: 400, message: 'rejected by hook' },
+  TUSGATE_ERR_INTERNAL: { status: 500, message: 'internal server error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+export class TusgateError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** Extra response headers (e.g. `Allow`, `WWW-Authenticate`). */
+  readonly headers: Record<string, string>;
+
+  constructor(
+    code: ErrorCode,
+    options: { message?: string; cause?: unknown; headers?: Record<string, string> } = {},
+  ) {
+    const entry = errorCatalogue[code];
+    super(options.message ?? entry.message, { cause: options.cause });
+    this.name = 'TusgateError';
+    this.code = code;
+    this.status = entry.status;
+    this.headers = options.headers ?? {};
+  }
+}
+
+export function isTusgateError(value: unknown): value is TusgateError {
+  return value instanceof TusgateError;
+}
+
+/** Errors from configuration loading; each issue names the key it is about. */
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'TUSGATE_ERR_CONFIG';
+  readonly issues: ConfigIssue[];
+
+  constructor(issues: ConfigIssue[], source?: string) {
+    const where = source ? ` in ${source}` : '';
+    super(
+      `invalid configuration${where}:\n${issues.map((i) => `  ${i.path || '(root)'}: ${i.message}`).join('\n')}`,
+    );
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}

@@ -1,0 +1,52 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { CompiledRoute } from './routing.ts';
+
+/** What the pipeline knows about one request when it hands it to a backend. */
+export interface RequestContext {
+  readonly requestId: string;
+  readonly route: CompiledRoute;
+  /** The upload id from the path, already validated; null for the route's collection URL. */
+  readonly uploadId: string | null;
+  /** Everything after the path, e.g. `?x=1`, or ''. */
+  readonly search: string;
+  /** Public origin the client used, e.g. `https://galaxy.example`; from trusted proxies only. */
+  readonly publicOrigin: string;
+  readonly client: ClientInfo;
+  /** Authenticated principal, or null on routes without auth. */
+  principal: string | null;
+  readonly log: Logger;
+  /** Set by the backend that served the request, for logs and metrics. */
+  backendName?: string;
+  /** An id the backend created (POST), for logs and hooks. */
+  createdUploadId?: string;
+  /** A proxy backend calls this as soon as it learns the id of an upload it created. */
+  onUploadCreated?: (id: string) => void;
+  bytesReceived: number;
+  bytesSent: number;
+}
+
+export interface ClientInfo {
+  /** Address of the end client: the peer, or what a trusted proxy said. */
+  readonly address: string;
+  /** The TCP peer (nginx when behind it). */
+  readonly peerAddress: string;
+  readonly peerIsTrusted: boolean;
+  /** X-Forwarded-For chain to send upstream (client first). */
+  readonly forwardedFor: string;
+  readonly proto: 'http' | 'https';
+  readonly host: string;
+}
+
+/** The one interface between the pipeline and a backend kind. */
+export interface Backend {
+  readonly name: string;
+  readonly kind: 'proxy' | 'native';
+  /** Serves the request to completion. Must never reject: errors become responses. */
+  handle(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void>;
+  /** True when an id of this shape could only have been made by this backend. */
+  recognisesId(id: string): boolean;
+  /** Throws a descriptive error when the backend cannot serve requests. */
+  checkReady(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,318 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { createBackend } from '../backends/index.ts';
+import { StoreRegistry } from '../backends/native/store-registry.ts';
+import { loadConfigFile } from '../config/load.ts';
+import type { Config } from '../config/schema/index.ts';
+import { ConfigError } from '../errors.ts';
+import { createAdminHandler, type ReadinessCheck } from '../observability/admin.ts';
+import { Metrics } from '../observability/metrics.ts';
+import { type AffinityStore, MemoryAffinityStore } from './affinity/affinity-store.ts';
+import { RedisAffinityStore } from './affinity/redis-affinity-store.ts';
+import { CanaryController } from './canary/canary.ts';
+import type { Backend } from './context.ts';
+import { createPipeline, type RuntimeState } from './pipeline.ts';
+import { selectBackend } from './placement.ts';
+import { type CompiledRoute, compileRoute } from './routing.ts';
+
+export interface GatewayOptions {
+  log: Logger;
+  metrics?: Metrics;
+}
+
+export interface ListeningAddresses {
+  public: AddressInfo;
+  admin: AddressInfo;
+  /** e.g. http://127.0.0.1:1080 */
+  publicUrl: string;
+  adminUrl: string;
+}
+
+/** One generation of config: its routes and backends. Reloads replace it as a whole. */
+interface Runtime extends RuntimeState {
+  readonly backends: readonly { route: string; backend: Backend }[];
+  /** Requests started on this generation and not yet finished. */
+  active: number;
+  /** Replaced by a reload: its backends close once its last request ends. */
+  retired: boolean;
+}
+
+/** One tusgate instance: the public tus listener, the admin listener and the backends behind them. */
+export class Gateway {
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  private config: Config;
+  private runtime: Runtime;
+  private readonly publicServer: Server;
+  private readonly adminServer: Server;
+  private activeRequests = 0;
+  private closing: Promise<void> | undefined;
+  private readonly stores: StoreRegistry;
+  private readonly affinity: AffinityStore;
+  private listening = false;
+  private canaries = new Map<string, CanaryController>();
+
+  constructor(config: Config, options: GatewayOptions) {
+    this.config = config;
+    this.log = options.log;
+    this.metrics = options.metrics ?? new Metrics();
+    this.stores = new StoreRegistry(config.stores, this.log);
+    this.affinity = config.affinity.redis
+      ? new RedisAffinityStore(config.affinity.redis, {
+          keyPrefix: config.affinity.keyPrefix,
+          ttlMs: config.affinity.ttl,
+        })
+      : new MemoryAffinityStore();
+    this.runtime = this.buildRuntime(config);
+
+    const pipeline = createPipeline({
+      state: () => this.runtime,
+      log: this.log,
+      metrics: this.metrics,
+      selectBackend: (route, req, ctx) =>
+        selectBackend(route, req, ctx, { affinity: this.affinity }),
+      onCreated: (ctx, backend, id) => {
+        this.affinity
+          .set(id, { backend: backend.name, principal: ctx.principal })
+          .catch((error: unknown) =>
+            ctx.log.error({ err: error, uploadId: id }, 'could not record upload affinity'),
+          );
+      },
+    });
+    const server = config.server;
+    this.publicServer = createServer(
+      {
+        // A PATCH may stream for hours: no overall request deadline (Node's default is 300 s).
+        // Slow-header attacks are bounded by headersTimeout, dead sockets by the idle timeout.
+        requestTimeout: 0,
+        headersTimeout: server.headersTimeout,
+        keepAliveTimeout: server.keepAliveTimeout,
+        maxHeaderSize: server.maxHeaderSize,
+        insecureHTTPParser: false,
+      },
+      (req, res) => {
+        const runtime = this.runtime;
+        runtime.active++;
+        this.activeRequests++;
+        this.metrics.activeRequests.inc();
+        res.once('close', () => {
+          runtime.active--;
+          this.activeRequests--;
+          this.metrics.activeRequests.dec();
+          if (runtime.retired && runtime.active === 0) void this.closeRuntime(runtime);
+        });
+        void pipeline(req, res);
+      },
+    );
+    this.publicServer.setTimeout(server.idleTimeout, (socket) => socket.destroy());
+    this.publicServer.on('clientError', (error, socket) => {
+      this.log.debug({ err: error }, 'client error');
+      if (socket.writable && !socket.destroyed) {
+        const status = (error as { code?: string }).code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+        socket.end(
+          `HTTP/1.1 ${status} Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+        );
+      } else {
+        socket.destroy();
+      }
+    });
+
+    const admin = createAdminHandler({
+      metrics: this.metrics,
+      adminToken: () => this.config.server.adminToken,
+      routes: {
+        list: () =>
+          this.runtime.routes.map((route) => ({
+            name: route.name,
+            pathPrefix: route.publicBase,
+            backends: [...route.backends.keys()],
+            create: route.createBackend.name,
+            canary: route.canary?.snapshot() ?? null,
+          })),
+        reset: (name) => {
+          const route = this.runtime.routes.find((candidate) => candidate.name === name);
+          if (!route) return undefined;
+          if (!route.canary) return false;
+          route.canary.reset();
+          return true;
+        },
+      },
+      readiness: () => this.readinessChecks(),
+      onReadiness: (name, up) => {
+        const [route, backend] = name.split('/');
+        this.metrics.backendUp.set({ route: route ?? '', backend: backend ?? '' }, up ? 1 : 0);
+      },
+    });
+    this.adminServer = createServer((req, res) => void admin(req, res));
+  }
+
+  get currentConfig(): Config {
+    return this.config;
+  }
+
+  /**
+   * Serves new requests with a new config. Requests already running finish on the config they
+   * started with; the old backends close after them. Stores, locks and canary state whose config
+   * did not change carry over. Listen addresses cannot change without a restart.
+   */
+  reload(config: Config): void {
+    const { listen, admin } = this.config.server;
+    if (
+      JSON.stringify([listen, admin]) !==
+      JSON.stringify([config.server.listen, config.server.admin])
+    ) {
+      this.log.warn('server.listen and server.admin changes take effect after a restart');
+    }
+    this.stores.update(config.stores);
+    const next = this.buildRuntime(config);
+    const previous = this.runtime;
+    this.runtime = next;
+    this.config = config;
+    if (this.listening) this.stores.startCleanups();
+    previous.retired = true;
+    if (previous.active === 0) void this.closeRuntime(previous);
+    this.metrics.configReloads.inc({ result: 'success' });
+    this.log.info({ routes: config.routes.map((route) => route.name) }, 'configuration reloaded');
+  }
+
+  /** Reloads from a file; an invalid file is refused with a log line and the old config stays. */
+  async reloadFromFile(file: string): Promise<boolean> {
+    let config: Config;
+    try {
+      config = await loadConfigFile(file);
+    } catch (error) {
+      this.metrics.configReloads.inc({ result: 'failure' });
+      const issues = error instanceof ConfigError ? error.issues : undefined;
+      this.log.error(
+        { file, issues, err: issues ? undefined : error },
+        'configuration reload refused; the previous configuration stays in effect',
+      );
+      return false;
+    }
+    this.reload(config);
+    return true;
+  }
+
+  private async closeRuntime(runtime: Runtime): Promise<void> {
+    const results = await Promise.allSettled(
+      runtime.backends.map(({ backend }) => backend.close()),
+    );
+    for (const result of results) {
+      if (result.status === 'rejected') {
+        this.log.warn({ err: result.reason }, 'closing a replaced backend failed');
+      }
+    }
+  }
+
+  async listen(): Promise<ListeningAddresses> {
+    const { listen, admin } = this.config.server;
+    await listenOn(this.publicServer, listen.host, listen.port);
+    await listenOn(this.adminServer, admin.host, admin.port);
+    this.stores.startCleanups();
+    this.listening = true;
+    const publicAddress = this.publicServer.address() as AddressInfo;
+    const adminAddress = this.adminServer.address() as AddressInfo;
+    return {
+      public: publicAddress,
+      admin: adminAddress,
+      publicUrl: urlOf(publicAddress),
+      adminUrl: urlOf(adminAddress),
+    };
+  }
+
+  /**
+   * Stops accepting connections, lets running requests finish until the deadline, then cuts the
+   * rest. Interrupted uploads lose nothing: tus clients resume from the offset the backend kept.
+   */
+  close(deadlineMs = this.config.server.shutdownTimeout): Promise<void> {
+    this.closing ??= this.shutdown(deadlineMs);
+    return this.closing;
+  }
+
+  private async shutdown(deadlineMs: number): Promise<void> {
+    this.log.info({ activeRequests: this.activeRequests, deadlineMs }, 'shutting down');
+    this.stores.close();
+    const publicClosed = new Promise<void>((resolve) => this.publicServer.close(() => resolve()));
+    const adminClosed = new Promise<void>((resolve) => this.adminServer.close(() => resolve()));
+    this.publicServer.closeIdleConnections();
+    this.adminServer.closeAllConnections();
+    const deadline = Date.now() + deadlineMs;
+    while (this.activeRequests > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      this.publicServer.closeIdleConnections();
+    }
+    if (this.activeRequests > 0) {
+      this.log.warn(
+        { activeRequests: this.activeRequests },
+        'shutdown deadline passed, cutting requests',
+      );
+    }
+    this.publicServer.closeAllConnections();
+    await Promise.all([publicClosed, adminClosed]);
+    await Promise.allSettled(this.runtime.backends.map(({ backend }) => backend.close()));
+    await this.affinity.close();
+    this.log.info('stopped');
+  }
+
+  private buildRuntime(config: Config): Runtime {
+    const all: { route: string; backend: Backend }[] = [];
+    const canaries = new Map<string, CanaryController>();
+    const routes: CompiledRoute[] = config.routes.map((routeConfig) => {
+      const backends = new Map<string, Backend>();
+      for (const [name, backendConfig] of Object.entries(routeConfig.backends)) {
+        const backend = createBackend(routeConfig, name, backendConfig, {
+          config,
+          metrics: this.metrics,
+          log: this.log,
+          stores: this.stores,
+        });
+        backends.set(name, backend);
+        all.push({ route: routeConfig.name, backend });
+      }
+      let canary: CanaryController | undefined;
+      if (routeConfig.canary) {
+        const previous = this.canaries.get(routeConfig.name);
+        canary =
+          previous && previous.key === JSON.stringify(routeConfig.canary)
+            ? previous
+            : new CanaryController(routeConfig.name, routeConfig.canary, {
+                log: this.log,
+                metrics: this.metrics,
+              });
+        canaries.set(routeConfig.name, canary);
+      }
+      return compileRoute(routeConfig, backends, canary);
+    });
+    this.canaries = canaries;
+    return {
+      routes,
+      trustedProxies: new Set(config.server.trustedProxies),
+      backends: all,
+      active: 0,
+      retired: false,
+    };
+  }
+
+  private readinessChecks(): ReadinessCheck[] {
+    return this.runtime.backends.map(({ route, backend }) => ({
+      name: `${route}/${backend.name}`,
+      check: () => backend.checkReady(),
+    }));
+  }
+}
+
+function listenOn(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function urlOf(address: AddressInfo): string {
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}

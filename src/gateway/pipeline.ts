@@ -1,0 +1,143 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { TusgateError } from '../errors.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { Backend, RequestContext } from './context.ts';
+import { clientInfo } from './forwarded.ts';
+import { requestIdFor } from './request-id.ts';
+import { sendError, TUS_VERSION, toTusgateError } from './respond.ts';
+import { type CompiledRoute, matchRoute, splitTarget } from './routing.ts';
+import { parseUploadPath } from './upload-path.ts';
+
+const allowedMethods = new Set(['OPTIONS', 'POST', 'HEAD', 'PATCH', 'DELETE', 'GET']);
+const allowHeader = [...allowedMethods].join(', ');
+
+/** The routing table a request is served with; replaced as a whole on reload. */
+export interface RuntimeState {
+  readonly routes: readonly CompiledRoute[];
+  readonly trustedProxies: ReadonlySet<string>;
+}
+
+export interface PipelineDeps {
+  state: () => RuntimeState;
+  log: Logger;
+  metrics: Metrics;
+  /** Picks the backend for a request of an existing upload or a creation. */
+  selectBackend: (
+    route: CompiledRoute,
+    req: IncomingMessage,
+    ctx: RequestContext,
+  ) => Promise<Backend>;
+  /**
+   * Called (synchronously) when a proxied backend created an upload, before the client sees the
+   * 201, so the affinity entry exists before the client's next request can arrive.
+   */
+  onCreated?: (ctx: RequestContext, backend: Backend, id: string) => void;
+}
+
+/**
+ * One request, in order: request id, method override and allow-list, route, upload id check,
+ * tus version check, backend choice, and the backend. Every failure before the backend becomes
+ * a tus-style 4xx; nothing here buffers a body.
+ */
+export function createPipeline(deps: PipelineDeps) {
+  return async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const state = deps.state();
+    const requestId = requestIdFor(req.headers['x-request-id']);
+    res.setHeader('X-Request-Id', requestId);
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+
+    const override = req.headers['x-http-method-override'];
+    if (req.method === 'POST' && typeof override === 'string' && override !== '') {
+      req.method = override.toUpperCase();
+    }
+    const method = req.method ?? 'GET';
+    const { path, search } = splitTarget(req.url ?? '/');
+    const client = clientInfo(req, state.trustedProxies);
+    const log = deps.log.child({ requestId });
+    let ctx: RequestContext | undefined;
+    let errorCode: string | undefined;
+
+    res.once('close', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const routeName = ctx?.route.name ?? 'none';
+      const backend = ctx?.backendName ?? 'none';
+      const canary = ctx?.route.canary;
+      if (canary && backend === canary.config.backend) canary.recordOutcome(res.statusCode);
+      deps.metrics.observeRequest({ route: routeName, backend, method }, res.statusCode, seconds);
+      if (ctx && ctx.bytesReceived > 0) {
+        deps.metrics.bytesReceived.inc({ route: routeName, backend }, ctx.bytesReceived);
+      }
+      if (ctx && ctx.bytesSent > 0) {
+        deps.metrics.bytesSent.inc({ route: routeName, backend }, ctx.bytesSent);
+      }
+      log.info(
+        {
+          method,
+          route: routeName,
+          backend,
+          uploadId: ctx?.uploadId ?? ctx?.createdUploadId,
+          status: res.statusCode,
+          completed: res.writableFinished,
+          bytesIn: ctx?.bytesReceived ?? 0,
+          bytesOut: ctx?.bytesSent ?? 0,
+          durationMs: Math.round(seconds * 1000),
+          client: client.address,
+          error: errorCode,
+        },
+        'request',
+      );
+    });
+
+    try {
+      if (!allowedMethods.has(method)) {
+        throw new TusgateError('TUSGATE_ERR_METHOD_NOT_ALLOWED', {
+          headers: { Allow: allowHeader },
+        });
+      }
+      const match = matchRoute(state.routes, req, path);
+      if (!match) throw new TusgateError('TUSGATE_ERR_ROUTE_NOT_FOUND');
+      const uploadPath = parseUploadPath(match.rest);
+      if (uploadPath.kind === 'invalid') throw new TusgateError('TUSGATE_ERR_UPLOAD_NOT_FOUND');
+
+      // GET and HEAD are exempt, as in tusd: a browser visiting an upload URL sends no tus header.
+      // Requests in the IETF resumable-upload draft carry no Tus-Resumable either; backends judge them.
+      const isTusV1 = req.headers['upload-draft-interop-version'] === undefined;
+      if (
+        isTusV1 &&
+        method !== 'OPTIONS' &&
+        method !== 'GET' &&
+        method !== 'HEAD' &&
+        req.headers['tus-resumable'] !== TUS_VERSION
+      ) {
+        throw new TusgateError('TUSGATE_ERR_UNSUPPORTED_VERSION');
+      }
+
+      ctx = {
+        requestId,
+        route: match.route,
+        uploadId: uploadPath.kind === 'upload' ? uploadPath.id : null,
+        search,
+        publicOrigin: `${client.proto}://${client.host}`,
+        client,
+        principal: null,
+        log,
+        bytesReceived: 0,
+        bytesSent: 0,
+      };
+      const backend = await deps.selectBackend(match.route, req, ctx);
+      const onCreated = deps.onCreated;
+      if (onCreated) {
+        const created = ctx;
+        created.onUploadCreated = (id) => onCreated(created, backend, id);
+      }
+      await backend.handle(req, res, ctx);
+    } catch (error) {
+      const tusError = toTusgateError(error);
+      errorCode = tusError.code;
+      if (tusError.status >= 500) log.error({ err: error }, 'request failed');
+      sendError(res, tusError, requestId);
+    }
+  };
+}

@@ -1,0 +1,111 @@
+import type { IncomingMessage } from 'node:http';
+import { TusgateError } from '../errors.ts';
+import type { AffinityStore } from './affinity/affinity-store.ts';
+import type { Backend, RequestContext } from './context.ts';
+import type { CompiledRoute } from './routing.ts';
+
+export interface PlacementDeps {
+  affinity: AffinityStore;
+}
+
+/**
+ * Which backend serves a request. Placement is decided once, when an upload is created; every
+ * later request goes to the backend that holds the upload: native ids (UUIDv7) say so by their
+ * shape, other ids are looked up in the affinity table, and the rest belong to the route's legacy
+ * backend (uploads made before tusgate).
+ */
+export async function selectBackend(
+  route: CompiledRoute,
+  req: IncomingMessage,
+  ctx: RequestContext,
+  deps: PlacementDeps,
+): Promise<Backend> {
+  if (ctx.uploadId !== null) {
+    const { backend, principal } = await locate(route, ctx.uploadId, deps);
+    // Ownership of proxied uploads: another principal's upload does not exist for this one.
+    if (principal != null && principal !== ctx.principal) {
+      throw new TusgateError('TUSGATE_ERR_UPLOAD_NOT_FOUND');
+    }
+    return backend;
+  }
+  if (req.method !== 'POST') return route.createBackend;
+  return placeCreation(route, req, ctx, deps);
+}
+
+/** The backend holding an upload, and its owner when the affinity table knows it. */
+async function locate(
+  route: CompiledRoute,
+  id: string,
+  deps: PlacementDeps,
+): Promise<{ backend: Backend; principal?: string | null }> {
+  let legacy: Backend | undefined;
+  for (const backend of route.backends.values()) {
+    if (backend.kind === 'native') {
+      if (backend.recognisesId(id)) return { backend };
+    } else {
+      legacy ??= backend;
+    }
+  }
+  if (legacy === undefined) return { backend: route.createBackend };
+  const recorded = await deps.affinity.get(id);
+  const backend = recorded && route.backends.get(recorded.backend);
+  return { backend: backend ?? legacy, principal: recorded?.principal };
+}
+
+async function placeCreation(
+  route: CompiledRoute,
+  req: IncomingMessage,
+  ctx: RequestContext,
+  deps: PlacementDeps,
+): Promise<Backend> {
+  const concat = header(req, 'upload-concat')?.trim();
+  if (concat?.startsWith('final;')) return placeFinal(route, concat, deps);
+
+  const canary = route.canary;
+  const override = canary?.config.override;
+  if (override) {
+    const wanted = header(req, override.header);
+    if (wanted !== undefined) {
+      const allowed =
+        override.allow.includes(ctx.principal ?? '') || override.allow.includes(ctx.client.address);
+      const backend = route.backends.get(wanted);
+      if (allowed && backend) return backend;
+      ctx.log.debug({ wanted, allowed }, 'backend override ignored');
+    }
+  }
+  if (!canary) return route.createBackend;
+
+  const stickyKey =
+    ctx.principal ??
+    (canary.config.stickyHeader ? header(req, canary.config.stickyHeader) : undefined) ??
+    ctx.client.address;
+  // The partial uploads of one file are separate creations that must meet on one backend: they
+  // are placed by the client's stable key even when the canary is not sticky.
+  const sticky = canary.config.sticky === 'principal' || concat === 'partial';
+  const onCanary = canary.chooseCanary(sticky ? stickyKey : undefined);
+  return onCanary ? route.backends.get(canary.config.backend)! : route.createBackend;
+}
+
+/** A final upload goes where its partial uploads are; partials split over backends are a 400. */
+async function placeFinal(
+  route: CompiledRoute,
+  concat: string,
+  deps: PlacementDeps,
+): Promise<Backend> {
+  const ids = concat
+    .slice('final;'.length)
+    .trim()
+    .split(/ +/)
+    .map((url) => url.slice(url.lastIndexOf('/') + 1))
+    .filter(Boolean);
+  if (ids.length === 0) return route.createBackend;
+  const owners = new Set<Backend>();
+  for (const id of ids) owners.add((await locate(route, id, deps)).backend);
+  if (owners.size > 1) throw new TusgateError('TUSGATE_ERR_CONCAT_SPLIT');
+  return [...owners][0]!;
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}

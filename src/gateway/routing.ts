@@ -1,0 +1,79 @@
+import type { IncomingMessage } from 'node:http';
+import type { RouteConfig } from '../config/schema/index.ts';
+import type { CanaryController } from './canary/canary.ts';
+import type { Backend } from './context.ts';
+
+export interface CompiledRoute {
+  readonly name: string;
+  /** Public base path, always with a trailing slash, e.g. `/files/`. */
+  readonly publicBase: string;
+  readonly config: RouteConfig;
+  readonly backends: ReadonlyMap<string, Backend>;
+  /** Where creations go when no canary decides otherwise. */
+  readonly createBackend: Backend;
+  readonly canary: CanaryController | undefined;
+}
+
+export function compileRoute(
+  config: RouteConfig,
+  backends: Map<string, Backend>,
+  canary?: CanaryController,
+): CompiledRoute {
+  const createName = config.create ?? (backends.keys().next().value as string);
+  const createBackend = backends.get(createName);
+  if (!createBackend) throw new Error(`route ${config.name}: unknown create backend ${createName}`);
+  return {
+    name: config.name,
+    publicBase: config.match.pathPrefix,
+    config,
+    backends,
+    createBackend,
+    canary,
+  };
+}
+
+export interface RouteMatch {
+  route: CompiledRoute;
+  /** The path after the public base, still percent-encoded. */
+  rest: string;
+}
+
+export function matchRoute(
+  routes: readonly CompiledRoute[],
+  req: IncomingMessage,
+  path: string,
+): RouteMatch | undefined {
+  for (const route of routes) {
+    const base = route.publicBase;
+    let rest: string;
+    if (path.startsWith(base)) rest = path.slice(base.length);
+    else if (path === base.slice(0, -1)) rest = '';
+    else continue;
+    const { host, header } = route.config.match;
+    if (host !== undefined && stripPort(req.headers.host) !== host.toLowerCase()) continue;
+    if (header !== undefined && req.headers[header.name.toLowerCase()] !== header.value) continue;
+    return { route, rest };
+  }
+  return undefined;
+}
+
+function stripPort(host: string | undefined): string {
+  return (host ?? '').replace(/:\d+$/, '').toLowerCase();
+}
+
+/** Splits a request target into path and query; absolute-form targets are reduced to their path. */
+export function splitTarget(target: string): { path: string; search: string } {
+  let text = target;
+  if (!text.startsWith('/')) {
+    try {
+      const url = new URL(text);
+      text = url.pathname + url.search;
+    } catch {
+      return { path: '', search: '' };
+    }
+  }
+  const queryAt = text.indexOf('?');
+  return queryAt === -1
+    ? { path: text, search: '' }
+    : { path: text.slice(0, queryAt), search: text.slice(queryAt) };
+}

@@ -1,0 +1,67 @@
+/**
+ * Upload lifecycle hooks, shaped like tusd v2's hook payload so existing receivers keep working.
+ * Backends report events through a HookRunner; sinks (http, amqp, file) live in this folder.
+ */
+export type HookEventType =
+  | 'pre-create'
+  | 'post-create'
+  | 'post-receive'
+  | 'pre-finish'
+  | 'post-finish'
+  | 'pre-terminate'
+  | 'post-terminate';
+
+/** tusd's FileInfo as hooks see it. */
+export interface HookUpload {
+  ID: string;
+  Size: number;
+  SizeIsDeferred: boolean;
+  Offset: number;
+  MetaData: Record<string, string>;
+  IsPartial: boolean;
+  IsFinal: boolean;
+  PartialUploads: string[] | null;
+  Storage: Record<string, string> | null;
+}
+
+export interface HookHttpRequest {
+  Method: string;
+  URI: string;
+  RemoteAddr: string;
+  Header: Record<string, string[]>;
+}
+
+export interface HookEvent {
+  Type: HookEventType;
+  Event: { Upload: HookUpload; HTTPRequest: HookHttpRequest };
+}
+
+/** What a pre-* hook may answer (tusd's HookResponse). */
+export interface HookResponse {
+  HTTPResponse?: { StatusCode?: number; Body?: string; Header?: Record<string, string> };
+  RejectUpload?: boolean;
+  RejectTermination?: boolean;
+  ChangeFileInfo?: {
+    ID?: string;
+    MetaData?: Record<string, string>;
+    Storage?: Record<string, string>;
+  };
+  StopUpload?: boolean;
+}
+
+export interface HookRunner {
+  /** True when some sink listens for this event (lets backends skip building payloads). */
+  wants(type: HookEventType): boolean;
+  /** Runs the blocking pre-* hooks of this event; their answers merged in sink order. */
+  pre(type: HookEventType, upload: HookUpload, request: HookHttpRequest): Promise<HookResponse>;
+  /** Queues a post-* event: at-least-once, retried, never blocks or fails the upload. */
+  post(type: HookEventType, upload: HookUpload, request: HookHttpRequest): void;
+  close(): Promise<void>;
+}
+
+export const noHooks: HookRunner = {
+  wants: () => false,
+  pre: async () => ({}),
+  post: () => {},
+  close: async () => {},
+};

@@ -1,0 +1,77 @@
+import { join } from 'node:path';
+import { DateShardedStore } from '../../src/backends/native/store.ts';
+import { validateConfig } from '../../src/config/load.ts';
+import { tempDir } from './files.ts';
+import { type RunningGateway, startGateway } from './gateway.ts';
+
+export const nativeBase = '/files/';
+
+export interface NativeGateway extends RunningGateway {
+  /** Collection URL: `http://127.0.0.1:PORT/files/`. */
+  endpoint: string;
+  root: string;
+  handoffDir: string;
+  store: DateShardedStore;
+  /** Path of the data file behind an upload URL. */
+  dataPath: (url: string) => string;
+  stopAndRemove: () => Promise<void>;
+}
+
+export interface NativeGatewayOptions {
+  store?: Record<string, unknown>;
+  route?: Record<string, unknown>;
+  backend?: Record<string, unknown>;
+  /** Extra backends beside `native` (e.g. a legacy tusd). */
+  backends?: Record<string, unknown>;
+  create?: string;
+}
+
+export function nativeConfig(dir: string, options: NativeGatewayOptions = {}) {
+  return {
+    stores: {
+      main: {
+        type: 'date-sharded',
+        root: join(dir, 'store'),
+        handoffDir: join(dir, 'handoff'),
+        expiresAfter: '7d',
+        ...options.store,
+      },
+    },
+    routes: [
+      {
+        name: 'uploads',
+        match: { pathPrefix: nativeBase },
+        maxSize: '1GiB',
+        backends: {
+          native: { type: 'native', store: 'main', ...options.backend },
+          ...options.backends,
+        },
+        create: options.create ?? 'native',
+        ...options.route,
+      },
+    ],
+  };
+}
+
+/** An in-process gateway whose route serves natively from a fresh temporary store. */
+export async function startNativeGateway(
+  options: NativeGatewayOptions = {},
+): Promise<NativeGateway> {
+  const dir = await tempDir('tusgate-native-');
+  const raw = nativeConfig(dir.path, options);
+  const config = validateConfig({ ...raw, server: { listen: '127.0.0.1:0' } });
+  const store = new DateShardedStore('main', config.stores.main!);
+  const gateway = await startGateway(raw);
+  return {
+    ...gateway,
+    endpoint: `${gateway.url}${nativeBase}`,
+    root: store.root,
+    handoffDir: store.handoffDir!,
+    store,
+    dataPath: (url) => store.pathsFor(url.slice(url.lastIndexOf('/') + 1)).data,
+    stopAndRemove: async () => {
+      await gateway.stop();
+      await dir.remove();
+    },
+  };
+}

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { test } from 'node:test';
+import { Redis } from 'ioredis';
+import { startGatewayProcess } from '../../helpers/gateway.ts';
+import { startTusd } from '../../helpers/tusd.ts';
+
+const tus = { 'Tus-Resumable': '1.0.0' };
+const redisUrl = 'redis://127.0.0.1:6379/0';
+
+test('two gateways sharing Redis send every request of an upload to the same backend', {
+  timeout: 60_000,
+}, async (t) => {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  t.after(() => redis.quit());
+  assert.equal(await redis.ping(), 'PONG', 'Redis must run on 127.0.0.1:6379');
+  const keyPrefix = `tusgate-test:${randomBytes(4).toString('hex')}:`;
+  t.after(async () => {
+    const keys = await redis.keys(`${keyPrefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+  });
+
+  const [a, b] = [await startTusd(), await startTusd()];
+  t.after(() => Promise.all([a.stop(), b.stop()]));
+  // Two tusd servers make ids of the same shape: only the affinity table tells them apart.
+  const config = {
+    affinity: { redis: redisUrl, keyPrefix },
+    routes: [
+      {
+        name: 'uploads',
+        match: { pathPrefix: '/files/' },
+        backends: { a: { type: 'tusd', url: a.url }, b: { type: 'tusd', url: b.url } },
+        create: 'a',
+        canary: { backend: 'b', weight: 50, sticky: 'none' },
+      },
+    ],
+  };
+  const gateways = [await startGatewayProcess(config), await startGatewayProcess(config)];
+  t.after(() => Promise.all(gateways.map((gw) => gw.stop())));
+
+  const onB = new Set<string>();
+  for (let upload = 0; upload < 20; upload++) {
+    const data = randomBytes(3000);
+    let turn = upload % 2;
+    const next = () => gateways[turn++ % 2]!.url;
+    const created = await fetch(`${next()}/files/`, {
+      method: 'POST',
+      headers: { ...tus, 'Upload-Length': String(data.length) },
+    });
+    assert.equal(created.status, 201);
+    const path = new URL(created.headers.get('location')!).pathname;
+    const id = path.split('/').pop()!;
+    for (let offset = 0; offset < data.length; offset += 1000) {
+      const head = await fetch(`${next()}${path}`, { method: 'HEAD', headers: tus });
+      assert.equal(head.status, 200, `HEAD ${id} via the other gateway`);
+      assert.equal(head.headers.get('upload-offset'), String(offset));
+      const patched = await fetch(`${next()}${path}`, {
+        method: 'PATCH',
+        headers: {
+          ...tus,
+          'Upload-Offset': String(offset),
+          'Content-Type': 'application/offset+octet-stream',
+        },
+        body: data.subarray(offset, offset + 1000),
+      });
+      assert.equal(patched.status, 204);
+    }
+    const owner = (await redis.get(`${keyPrefix}${id}`)) ?? '';
+    const backend = JSON.parse(owner).backend as 'a' | 'b';
+    if (backend === 'b') onB.add(id);
+    const stored = await readFile(`${(backend === 'a' ? a : b).dir}/${id}`);
+    assert.ok(stored.equals(data), `${id} complete on ${backend}`);
+  }
+  assert.ok(onB.size > 0 && onB.size < 20, `${onB.size} of 20 on the canary`);
+});

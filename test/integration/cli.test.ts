@@ -1,0 +1,207 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { request } from 'undici';
+import { tempDir } from '../helpers/files.ts';
+import { cliEntry, nodeBinary, projectRoot, startGatewayProcess } from '../helpers/gateway.ts';
+import { startTusd } from '../helpers/tusd.ts';
+
+const run = promisify(execFile);
+
+async function tusgate(args: string[], env: NodeJS.ProcessEnv = {}) {
+  try {
+    const { stdout, stderr } = await run(nodeBinary, [cliEntry, ...args], {
+      env: { ...process.env, ...env },
+      timeout: 15_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+const goodRoute = `
+routes:
+  - name: uploads
+    match: { pathPrefix: /files/ }
+    backends:
+      legacy: { type: tusd, url: http://127.0.0.1:1081/files/ }
+`;
+
+/** Each broken config, and the key path its message must name. */
+const brokenConfigs: { name: string; yaml: string; key: string; says: RegExp }[] = [
+  { name: 'no routes', yaml: 'routes: []', key: 'routes', says: /at least one route/ },
+  {
+    name: 'listen address',
+    yaml: `server: { listen: localhost }\n${goodRoute}`,
+    key: 'server.listen',
+    says: /not a listen address/,
+  },
+  {
+    name: 'unknown key (typo)',
+    yaml: `server: { lisen: 127.0.0.1:1 }\n${goodRoute}`,
+    key: 'server.lisen',
+    says: /unknown key/,
+  },
+  {
+    name: 'backend URL scheme',
+    yaml: goodRoute.replace('http://127.0.0.1:1081/files/', 'ftp://127.0.0.1/files/'),
+    key: 'routes[0].backends.legacy.url',
+    says: /http:\/\/ or https:\/\//,
+  },
+  {
+    name: 'backend type',
+    yaml: goodRoute.replace('type: tusd', 'type: tussd'),
+    key: 'routes[0].backends.legacy.type',
+    says: /tusd/,
+  },
+  {
+    name: 'path prefix',
+    yaml: goodRoute.replace('pathPrefix: /files/', 'pathPrefix: files'),
+    key: 'routes[0].match.pathPrefix',
+    says: /must start and end with "\/"/,
+  },
+  {
+    name: 'max size',
+    yaml: goodRoute.replace('    match:', '    maxSize: lots\n    match:'),
+    key: 'routes[0].maxSize',
+    says: /not a size/,
+  },
+  {
+    name: 'create names no backend',
+    yaml: goodRoute.replace('    backends:', '    create: native\n    backends:'),
+    key: 'routes[0].create',
+    says: /names no backend/,
+  },
+  {
+    name: 'native store missing',
+    yaml: goodRoute.replace(
+      'legacy: { type: tusd, url: http://127.0.0.1:1081/files/ }',
+      'native: { type: native, store: main }',
+    ),
+    key: 'routes[0].backends.native.store',
+    says: /names no store/,
+  },
+  {
+    name: 'missing environment variable',
+    yaml: goodRoute.replace('http://127.0.0.1:1081/files/', '"${TUSGATE_TEST_UNSET_URL}"'),
+    key: 'routes[0].backends.legacy.url',
+    says: /TUSGATE_TEST_UNSET_URL is not set/,
+  },
+  {
+    name: 'duration',
+    yaml: `server: { shutdownTimeout: soon }\n${goodRoute}`,
+    key: 'server.shutdownTimeout',
+    says: /not a duration/,
+  },
+  {
+    name: 'duplicate route name',
+    yaml: `${goodRoute}  - name: uploads\n    match: { pathPrefix: /other/ }\n    backends:\n      legacy: { type: tusd, url: http://127.0.0.1:1082/files/ }\n`,
+    key: 'routes[1].name',
+    says: /duplicate route name/,
+  },
+  { name: 'YAML syntax', yaml: 'routes: [', key: '(root)', says: /YAML .*line 1/ },
+];
+
+describe('tusgate CLI', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  before(async () => {
+    dir = await tempDir();
+  });
+  after(async () => {
+    await dir?.remove();
+  });
+
+  test('--version prints the package version', async () => {
+    const { version } = JSON.parse(await readFile(join(projectRoot, 'package.json'), 'utf8'));
+    const result = await tusgate(['--version']);
+    assert.equal(result.code, 0);
+    assert.equal(result.stdout.trim(), version);
+  });
+
+  test('--help lists the commands', async () => {
+    const result = await tusgate(['--help']);
+    assert.equal(result.code, 0);
+    for (const command of ['serve', 'check-config', 'cleanup'])
+      assert.match(result.stdout, new RegExp(command));
+  });
+
+  test('an unknown command or option exits 2 with usage', async () => {
+    assert.equal((await tusgate(['frobnicate'])).code, 2);
+    const result = await tusgate(['serve', '--no-such-flag']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /Usage/);
+  });
+
+  test('check-config accepts a valid file and substitutes ${ENV}', async () => {
+    const file = join(dir.path, 'good.yaml');
+    await writeFile(
+      file,
+      goodRoute.replace('http://127.0.0.1:1081/files/', '"${TUSGATE_TEST_URL}"'),
+    );
+    const result = await tusgate(['check-config', file], {
+      TUSGATE_TEST_URL: 'http://127.0.0.1:9/files/',
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /OK/);
+  });
+
+  test('check-config on a missing file names the problem', async () => {
+    const result = await tusgate(['check-config', join(dir.path, 'nope.yaml')]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /cannot read config file \(ENOENT\)/);
+  });
+
+  for (const broken of brokenConfigs) {
+    test(`broken config (${broken.name}): check-config and serve name ${broken.key}`, async () => {
+      const file = join(dir.path, `${broken.name.replaceAll(/\W+/g, '-')}.yaml`);
+      await writeFile(file, broken.yaml);
+      for (const args of [
+        ['check-config', file],
+        ['serve', '--config', file],
+      ]) {
+        const result = await tusgate(args, { TUSGATE_TEST_UNSET_URL: '' });
+        assert.equal(result.code, 1, `${args[0]} exits 1`);
+        const line = result.stderr
+          .split('\n')
+          .find((text) => text.trim().startsWith(`${broken.key}:`));
+        assert.ok(line, `${args[0]} names ${broken.key}:\n${result.stderr}`);
+        assert.match(line, broken.says);
+      }
+    });
+  }
+
+  test('serve runs, answers health checks and stops cleanly on SIGTERM', {
+    timeout: 30_000,
+  }, async () => {
+    const tusd = await startTusd();
+    const gw = await startGatewayProcess({
+      routes: [
+        {
+          name: 'uploads',
+          match: { pathPrefix: '/files/' },
+          backends: { legacy: { type: 'tusd', url: tusd.url } },
+        },
+      ],
+    });
+    try {
+      const health = await request(`${gw.adminUrl}/healthz`);
+      assert.equal(health.statusCode, 200);
+      await health.body.dump();
+      const ready = await request(`${gw.adminUrl}/readyz`);
+      assert.equal(ready.statusCode, 200);
+      await ready.body.dump();
+      const options = await request(`${gw.url}/files/`, { method: 'OPTIONS' });
+      await options.body.dump();
+      assert.equal(options.headers['tus-version'], '1.0.0');
+    } finally {
+      assert.equal(await gw.stop('SIGTERM'), 0);
+      await tusd.stop();
+    }
+    assert.match(gw.output(), /"msg":"stopped"/);
+  });
+});

@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { substituteEnv } from '../../../src/config/env.ts';
+import type { ConfigIssue } from '../../../src/errors.ts';
+
+test('substitutes ${VAR} and ${VAR:-default} in nested string values only', () => {
+  const issues: ConfigIssue[] = [];
+  const result = substituteEnv(
+    { a: 'x-${ONE}-y', list: ['${TWO:-fallback}', 3, true], deep: { b: '$${literal}' } },
+    { ONE: '1' },
+    issues,
+  );
+  assert.deepEqual(result, { a: 'x-1-y', list: ['fallback', 3, true], deep: { b: '${literal}' } });
+  assert.deepEqual(issues, []);
+});
+
+test('a missing variable is an issue naming the key, and its value never appears', () => {
+  const issues: ConfigIssue[] = [];
+  substituteEnv({ routes: [{ auth: { secret: '${NOT_SET}' } }] }, {}, issues);
+  assert.deepEqual(issues, [
+    { path: 'routes[0].auth.secret', message: 'environment variable NOT_SET is not set' },
+  ]);
+});
+
+test('a substituted value cannot change the document structure', () => {
+  const issues: ConfigIssue[] = [];
+  const result = substituteEnv({ url: '${EVIL}' }, { EVIL: 'x\nroutes: []' }, issues) as {
+    url: string;
+  };
+  assert.equal(result.url, 'x\nroutes: []');
+});

@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import type { IncomingMessage } from 'node:http';
+import { test } from 'node:test';
+import { clientInfo } from '../../../src/gateway/forwarded.ts';
+
+function fakeRequest(peer: string, headers: Record<string, string>): IncomingMessage {
+  return { socket: { remoteAddress: peer }, headers } as unknown as IncomingMessage;
+}
+
+const forged = {
+  host: 'gateway.internal:1080',
+  'x-forwarded-for': '6.6.6.6',
+  'x-forwarded-proto': 'https',
+  'x-forwarded-host': 'evil.example',
+};
+
+test('X-Forwarded-* from a trusted proxy are believed and the chain extended', () => {
+  const info = clientInfo(fakeRequest('127.0.0.1', forged), new Set(['127.0.0.1']));
+  assert.equal(info.address, '6.6.6.6');
+  assert.equal(info.forwardedFor, '6.6.6.6, 127.0.0.1');
+  assert.equal(info.proto, 'https');
+  assert.equal(info.host, 'evil.example');
+});
+
+test('X-Forwarded-* from anyone else are replaced by what the gateway saw', () => {
+  const info = clientInfo(fakeRequest('10.1.2.3', forged), new Set(['127.0.0.1']));
+  assert.equal(info.address, '10.1.2.3');
+  assert.equal(info.forwardedFor, '10.1.2.3');
+  assert.equal(info.proto, 'http');
+  assert.equal(info.host, 'gateway.internal:1080');
+});
+
+test('a malformed forwarded host falls back to Host', () => {
+  const info = clientInfo(
+    fakeRequest('127.0.0.1', { host: 'ok.example', 'x-forwarded-host': 'bad host/"x' }),
+    new Set(['127.0.0.1']),
+  );
+  assert.equal(info.host, 'ok.example');
+});
