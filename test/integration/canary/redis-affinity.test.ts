@@ -13,16 +13,19 @@ test('two gateways sharing Redis send every request of an upload to the same bac
   timeout: 60_000,
 }, async (t) => {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-  t.after(() => redis.quit());
   assert.equal(await redis.ping(), 'PONG', 'Redis must run on 127.0.0.1:6379');
   const keyPrefix = `tusgate-test:${randomBytes(4).toString('hex')}:`;
+  // node:test runs after-hooks in the order they were added: this one, added first, must run last.
+  const cleanups: (() => Promise<unknown>)[] = [];
   t.after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
     const keys = await redis.keys(`${keyPrefix}*`);
     if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
   });
 
   const [a, b] = [await startTusd(), await startTusd()];
-  t.after(() => Promise.all([a.stop(), b.stop()]));
+  cleanups.push(() => Promise.all([a.stop(), b.stop()]));
   // Two tusd servers make ids of the same shape: only the affinity table tells them apart.
   const config = {
     affinity: { redis: redisUrl, keyPrefix },
@@ -37,7 +40,7 @@ test('two gateways sharing Redis send every request of an upload to the same bac
     ],
   };
   const gateways = [await startGatewayProcess(config), await startGatewayProcess(config)];
-  t.after(() => Promise.all(gateways.map((gw) => gw.stop())));
+  cleanups.push(() => Promise.all(gateways.map((gw) => gw.stop())));
 
   const onB = new Set<string>();
   for (let upload = 0; upload < 20; upload++) {
