@@ -37,6 +37,7 @@ export async function cleanupCommand(file: string, dryRun: boolean): Promise<num
           cutoff: new Date(report.cutoff).toISOString(),
           removedFolders: report.removedFolders,
           removedFiles: report.removedFiles,
+          removedUploads: report.removedUploads,
           durationMs: Math.round(report.durationMs),
         },
         dryRun ? 'cleanup (dry run): would remove' : 'cleanup: removed',

@@ -21,16 +21,16 @@ export async function serveCommand(configFile: string | undefined): Promise<numb
     throw error;
   }
   const log = createLogger(config.logging);
-  process.on('uncaughtException', (error) => {
-    log.fatal({ err: error }, 'uncaught exception');
-    process.exit(1);
-  });
-  process.on('unhandledRejection', (error) => {
-    log.fatal({ err: error }, 'unhandled rejection');
-    process.exit(1);
-  });
-
   const gateway = new Gateway(config, { log });
+  // A crash is the most unexpected error of all: report it, give Sentry a moment, then exit.
+  const crash = (what: string) => (error: unknown) => {
+    log.fatal({ err: error }, what);
+    gateway.errors.report(error, { kind: 'crash' });
+    void gateway.errors.flush(2000).finally(() => process.exit(1));
+  };
+  process.on('uncaughtException', crash('uncaught exception'));
+  process.on('unhandledRejection', crash('unhandled rejection'));
+
   const addresses = await gateway.listen();
   log.info(
     {

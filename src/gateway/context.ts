@@ -22,8 +22,20 @@ export interface RequestContext {
   createdUploadId?: string;
   /** A proxy backend calls this as soon as it learns the id of an upload it created. */
   onUploadCreated?: (id: string) => void;
+  /** Declared length of a proxied upload, from its creation request (kept in the affinity table). */
+  uploadLength?: number | null;
+  /** What happened to the upload in this request; counted when the response ends. */
+  readonly lifecycle: UploadLifecycle;
+  /** Reports an unexpected error (to Sentry, when configured), tagged with route, backend, method. */
+  reportError(error: unknown, kind?: string): void;
   bytesReceived: number;
   bytesSent: number;
+}
+
+export interface UploadLifecycle {
+  created: boolean;
+  finished: boolean;
+  terminated: boolean;
 }
 
 export interface ClientInfo {

@@ -5,9 +5,11 @@ import { createBackend } from '../backends/index.ts';
 import { StoreRegistry } from '../backends/native/store-registry.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { Config } from '../config/schema/index.ts';
+import { configSecrets } from '../config/secrets.ts';
 import { ConfigError } from '../errors.ts';
 import { createAdminHandler, type ReadinessCheck } from '../observability/admin.ts';
 import { Metrics } from '../observability/metrics.ts';
+import { createErrorReporter, type ErrorReporter } from '../observability/sentry.ts';
 import { type AffinityStore, MemoryAffinityStore } from './affinity/affinity-store.ts';
 import { RedisAffinityStore } from './affinity/redis-affinity-store.ts';
 import { CanaryController } from './canary/canary.ts';
@@ -19,6 +21,8 @@ import { type CompiledRoute, compileRoute } from './routing.ts';
 export interface GatewayOptions {
   log: Logger;
   metrics?: Metrics;
+  /** Defaults to a Sentry client when the config (or SENTRY_DSN) names a DSN. */
+  errors?: ErrorReporter;
 }
 
 export interface ListeningAddresses {
@@ -42,6 +46,7 @@ interface Runtime extends RuntimeState {
 export class Gateway {
   readonly metrics: Metrics;
   readonly log: Logger;
+  readonly errors: ErrorReporter;
   private config: Config;
   private runtime: Runtime;
   private readonly publicServer: Server;
@@ -51,13 +56,29 @@ export class Gateway {
   private readonly stores: StoreRegistry;
   private readonly affinity: AffinityStore;
   private listening = false;
+  private healthTimer: NodeJS.Timeout | undefined;
   private canaries = new Map<string, CanaryController>();
 
   constructor(config: Config, options: GatewayOptions) {
     this.config = config;
     this.log = options.log;
     this.metrics = options.metrics ?? new Metrics();
-    this.stores = new StoreRegistry(config.stores, this.log);
+    this.errors =
+      options.errors ??
+      createErrorReporter(config.sentry, this.log, { secrets: () => configSecrets(this.config) });
+    this.stores = new StoreRegistry(config.stores, this.log, (store, outcome) => {
+      if (outcome instanceof Error) {
+        this.metrics.observeCleanup(store, { ok: false });
+        this.errors.report(outcome, { kind: 'cleanup' });
+        return;
+      }
+      this.metrics.observeCleanup(store, {
+        ok: true,
+        removedFiles: outcome.removedFiles,
+        removedUploads: outcome.removedUploads,
+        seconds: outcome.durationMs / 1000,
+      });
+    });
     this.affinity = config.affinity.redis
       ? new RedisAffinityStore(config.affinity.redis, {
           keyPrefix: config.affinity.keyPrefix,
@@ -70,11 +91,16 @@ export class Gateway {
       state: () => this.runtime,
       log: this.log,
       metrics: this.metrics,
+      errors: this.errors,
       selectBackend: (route, req, ctx) =>
         selectBackend(route, req, ctx, { affinity: this.affinity }),
       onCreated: (ctx, backend, id) => {
         this.affinity
-          .set(id, { backend: backend.name, principal: ctx.principal })
+          .set(id, {
+            backend: backend.name,
+            principal: ctx.principal,
+            length: ctx.uploadLength ?? null,
+          })
           .catch((error: unknown) =>
             ctx.log.error({ err: error, uploadId: id }, 'could not record upload affinity'),
           );
@@ -106,6 +132,10 @@ export class Gateway {
       },
     );
     this.publicServer.setTimeout(server.idleTimeout, (socket) => socket.destroy());
+    this.publicServer.on('connection', (socket) => {
+      this.metrics.openConnections.inc();
+      socket.once('close', () => this.metrics.openConnections.dec());
+    });
     this.publicServer.on('clientError', (error, socket) => {
       this.log.debug({ err: error }, 'client error');
       if (socket.writable && !socket.destroyed) {
@@ -211,6 +241,9 @@ export class Gateway {
     await listenOn(this.adminServer, admin.host, admin.port);
     this.stores.startCleanups();
     this.listening = true;
+    // Keeps tusgate_backend_up current for alerts even when nobody polls /readyz.
+    this.healthTimer = setInterval(() => void this.probeBackends(), 15_000);
+    this.healthTimer.unref();
     const publicAddress = this.publicServer.address() as AddressInfo;
     const adminAddress = this.adminServer.address() as AddressInfo;
     return {
@@ -252,6 +285,9 @@ export class Gateway {
     await Promise.all([publicClosed, adminClosed]);
     await Promise.allSettled(this.runtime.backends.map(({ backend }) => backend.close()));
     await this.affinity.close();
+    clearInterval(this.healthTimer);
+    if (!(await this.errors.flush(2000))) this.log.warn('Sentry events still queued at exit');
+    await this.errors.close(500);
     this.log.info('stopped');
   }
 
@@ -279,6 +315,7 @@ export class Gateway {
             : new CanaryController(routeConfig.name, routeConfig.canary, {
                 log: this.log,
                 metrics: this.metrics,
+                errors: this.errors,
               });
         canaries.set(routeConfig.name, canary);
       }
@@ -292,6 +329,18 @@ export class Gateway {
       active: 0,
       retired: false,
     };
+  }
+
+  private async probeBackends(): Promise<void> {
+    await Promise.all(
+      this.runtime.backends.map(async ({ route, backend }) => {
+        const up = await backend.checkReady().then(
+          () => true,
+          () => false,
+        );
+        this.metrics.backendUp.set({ route, backend: backend.name }, up ? 1 : 0);
+      }),
+    );
   }
 
   private readinessChecks(): ReadinessCheck[] {

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { TusgateError } from '../errors.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { ErrorReporter } from '../observability/sentry.ts';
 import type { Backend, RequestContext } from './context.ts';
 import { clientInfo } from './forwarded.ts';
 import { requestIdFor } from './request-id.ts';
@@ -22,6 +23,7 @@ export interface PipelineDeps {
   state: () => RuntimeState;
   log: Logger;
   metrics: Metrics;
+  errors: ErrorReporter;
   /** Picks the backend for a request of an existing upload or a creation. */
   selectBackend: (
     route: CompiledRoute,
@@ -58,6 +60,15 @@ export function createPipeline(deps: PipelineDeps) {
     const log = deps.log.child({ requestId });
     let ctx: RequestContext | undefined;
     let errorCode: string | undefined;
+    let receivingData: { route: string; backend: string } | undefined;
+    const reportError = (error: unknown, kind?: string) =>
+      deps.errors.report(error, {
+        route: ctx?.route.name,
+        backend: ctx?.backendName,
+        method,
+        requestId,
+        kind,
+      });
 
     res.once('close', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -72,6 +83,11 @@ export function createPipeline(deps: PipelineDeps) {
       if (ctx && ctx.bytesSent > 0) {
         deps.metrics.bytesSent.inc({ route: routeName, backend }, ctx.bytesSent);
       }
+      if (receivingData) deps.metrics.activeUploads.dec(receivingData);
+      const lifecycle = ctx?.lifecycle;
+      if (lifecycle?.created) deps.metrics.uploadsCreated.inc({ route: routeName, backend });
+      if (lifecycle?.finished) deps.metrics.uploadsFinished.inc({ route: routeName, backend });
+      if (lifecycle?.terminated) deps.metrics.uploadsTerminated.inc({ route: routeName, backend });
       log.info(
         {
           method,
@@ -125,6 +141,8 @@ export function createPipeline(deps: PipelineDeps) {
         log,
         bytesReceived: 0,
         bytesSent: 0,
+        lifecycle: { created: false, finished: false, terminated: false },
+        reportError,
       };
       const backend = await deps.selectBackend(match.route, req, ctx);
       const onCreated = deps.onCreated;
@@ -132,12 +150,24 @@ export function createPipeline(deps: PipelineDeps) {
         const created = ctx;
         created.onUploadCreated = (id) => onCreated(created, backend, id);
       }
+      if (method === 'PATCH' || (method === 'POST' && carriesBody(req))) {
+        receivingData = { route: match.route.name, backend: backend.name };
+        deps.metrics.activeUploads.inc(receivingData);
+      }
       await backend.handle(req, res, ctx);
     } catch (error) {
       const tusError = toTusgateError(error);
       errorCode = tusError.code;
-      if (tusError.status >= 500) log.error({ err: error }, 'request failed');
+      if (tusError.status >= 500) {
+        log.error({ err: error }, 'request failed');
+        reportError(error, 'gateway');
+      }
       sendError(res, tusError, requestId);
     }
   };
+}
+
+function carriesBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }

@@ -21,11 +21,12 @@ export async function selectBackend(
   deps: PlacementDeps,
 ): Promise<Backend> {
   if (ctx.uploadId !== null) {
-    const { backend, principal } = await locate(route, ctx.uploadId, deps);
+    const { backend, principal, length } = await locate(route, ctx.uploadId, deps);
     // Ownership of proxied uploads: another principal's upload does not exist for this one.
     if (principal != null && principal !== ctx.principal) {
       throw new TusgateError('TUSGATE_ERR_UPLOAD_NOT_FOUND');
     }
+    if (length != null) ctx.uploadLength = length;
     return backend;
   }
   if (req.method !== 'POST') return route.createBackend;
@@ -37,7 +38,7 @@ async function locate(
   route: CompiledRoute,
   id: string,
   deps: PlacementDeps,
-): Promise<{ backend: Backend; principal?: string | null }> {
+): Promise<{ backend: Backend; principal?: string | null; length?: number | null }> {
   let legacy: Backend | undefined;
   for (const backend of route.backends.values()) {
     if (backend.kind === 'native') {
@@ -49,7 +50,7 @@ async function locate(
   if (legacy === undefined) return { backend: route.createBackend };
   const recorded = await deps.affinity.get(id);
   const backend = recorded && route.backends.get(recorded.backend);
-  return { backend: backend ?? legacy, principal: recorded?.principal };
+  return { backend: backend ?? legacy, principal: recorded?.principal, length: recorded?.length };
 }
 
 async function placeCreation(

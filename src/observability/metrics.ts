@@ -53,6 +53,76 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly uploadsFinished = new Counter({
+    name: 'tusgate_uploads_finished_total',
+    help: 'Uploads that received their last byte (legacy backends: as observed by the gateway).',
+    labelNames: ['route', 'backend'],
+    registers: [this.registry],
+  });
+
+  readonly uploadsTerminated = new Counter({
+    name: 'tusgate_uploads_terminated_total',
+    help: 'Uploads deleted by their client (tus termination).',
+    labelNames: ['route', 'backend'],
+    registers: [this.registry],
+  });
+
+  readonly uploadsExpired = new Counter({
+    name: 'tusgate_uploads_expired_total',
+    help: 'Uploads removed by cleanup because they outlived the store TTL.',
+    labelNames: ['store'],
+    registers: [this.registry],
+  });
+
+  readonly activeUploads = new Gauge({
+    name: 'tusgate_uploads_active',
+    help: 'Uploads receiving data right now (a PATCH or a creation with data in flight).',
+    labelNames: ['route', 'backend'],
+    registers: [this.registry],
+  });
+
+  readonly openConnections = new Gauge({
+    name: 'tusgate_connections_open',
+    help: 'Client connections open on the public listener.',
+    registers: [this.registry],
+  });
+
+  readonly authDecisions = new Counter({
+    name: 'tusgate_auth_decisions_total',
+    help: 'Authentication decisions, by result (allowed, denied, error) and reason.',
+    labelNames: ['route', 'result', 'reason'],
+    registers: [this.registry],
+  });
+
+  readonly cleanupRuns = new Counter({
+    name: 'tusgate_cleanup_runs_total',
+    help: 'Expiry cleanup runs of a native store, by result.',
+    labelNames: ['store', 'result'],
+    registers: [this.registry],
+  });
+
+  readonly cleanupRemovedFiles = new Counter({
+    name: 'tusgate_cleanup_removed_files_total',
+    help: 'Files (data and .info) removed by cleanup.',
+    labelNames: ['store'],
+    registers: [this.registry],
+  });
+
+  readonly cleanupDuration = new Histogram({
+    name: 'tusgate_cleanup_duration_seconds',
+    help: 'How long a cleanup run took.',
+    labelNames: ['store'],
+    buckets: [0.001, 0.01, 0.1, 1, 10, 60, 300, 1800],
+    registers: [this.registry],
+  });
+
+  readonly cleanupLastSuccess = new Gauge({
+    name: 'tusgate_cleanup_last_success_timestamp_seconds',
+    help: 'Unix time of the last successful cleanup run of a store.',
+    labelNames: ['store'],
+    registers: [this.registry],
+  });
+
   readonly backendUp = new Gauge({
     name: 'tusgate_backend_up',
     help: '1 when the backend answered its last readiness probe.',
@@ -68,7 +138,7 @@ export class Metrics {
   });
 
   readonly activeRequests = new Gauge({
-    name: 'tusgate_requests_active',
+    name: 'tusgate_requests_in_flight',
     help: 'Requests in flight.',
     registers: [this.registry],
   });
@@ -95,7 +165,9 @@ export class Metrics {
   });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    if (options.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry, prefix: 'tusgate_' });
+    }
   }
 
   observeRequest(
@@ -105,5 +177,19 @@ export class Metrics {
   ): void {
     this.requests.inc({ ...labels, status_class: statusClass(status) });
     this.requestDuration.observe(labels, seconds);
+  }
+
+  observeCleanup(
+    store: string,
+    result:
+      | { ok: true; removedFiles: number; removedUploads: number; seconds: number }
+      | { ok: false },
+  ): void {
+    this.cleanupRuns.inc({ store, result: result.ok ? 'success' : 'failure' });
+    if (!result.ok) return;
+    this.cleanupRemovedFiles.inc({ store }, result.removedFiles);
+    this.uploadsExpired.inc({ store }, result.removedUploads);
+    this.cleanupDuration.observe({ store }, result.seconds);
+    this.cleanupLastSuccess.set({ store }, Date.now() / 1000);
   }
 }

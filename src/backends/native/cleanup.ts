@@ -10,6 +10,8 @@ export interface CleanupReport {
   cutoff: number;
   removedFolders: string[];
   removedFiles: number;
+  /** Expired uploads among them (one `.info` file each). */
+  removedUploads: number;
   /** Folders kept back because an upload in them is being written right now. */
   skippedFolders: string[];
   /** Metadata operations made, to compare layouts: cleanup never stats a file. */
@@ -42,6 +44,7 @@ export async function cleanupStore(
     cutoff: store.expiresAfter === undefined ? Number.NEGATIVE_INFINITY : now - store.expiresAfter,
     removedFolders: [],
     removedFiles: 0,
+    removedUploads: 0,
     skippedFolders: [],
     operations: { readdir: 0, unlink: 0, rmdir: 0 },
     durationMs: 0,
@@ -107,6 +110,7 @@ async function removeTree(path: string, report: CleanupReport): Promise<void> {
       await removeTree(child, report);
     } else {
       report.removedFiles++;
+      if (entry.name.endsWith('.info')) report.removedUploads++;
       if (!report.dryRun) {
         report.operations.unlink++;
         await unlink(child);

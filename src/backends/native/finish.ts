@@ -20,6 +20,7 @@ export async function finishUpload(
   if (!info.IsPartial) await env.store.handOff(info.ID);
   info.Offset = info.Size;
   await env.store.saveInfo(info);
+  ctx.lifecycle.finished = true;
   ctx.log.debug({ uploadId: info.ID, size: info.Size }, 'upload finished');
   if (env.hooks.wants('post-finish')) {
     env.hooks.post('post-finish', hookUpload(info, info.Size), hookRequest(req, ctx));

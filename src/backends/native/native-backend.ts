@@ -62,6 +62,7 @@ export class NativeBackend implements Backend {
       const tusError = toTusgateError(error);
       if (tusError.status >= 500) {
         ctx.log.error({ err: error, uploadId: id }, 'native backend failed');
+        ctx.reportError(error, 'io');
         env.metrics.backendErrors.inc({ route: env.routeName, backend: this.name, kind: 'io' });
       } else {
         ctx.log.info({ code: tusError.code, uploadId: id }, tusError.message);

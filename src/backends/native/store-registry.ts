@@ -1,8 +1,11 @@
 import type { Logger } from 'pino';
 import type { StoreConfig } from '../../config/schema/index.ts';
-import { cleanupStore } from './cleanup.ts';
+import { type CleanupReport, cleanupStore } from './cleanup.ts';
 import { UploadLocker } from './locker.ts';
 import { DateShardedStore } from './store.ts';
+
+/** Told about every scheduled cleanup run: its report, or the error that stopped it. */
+export type CleanupListener = (store: string, outcome: CleanupReport | Error) => void;
 
 export interface StoreRuntime {
   readonly store: DateShardedStore;
@@ -20,13 +23,9 @@ export class StoreRegistry {
     StoreRuntime & { config: StoreConfig; timer?: NodeJS.Timeout }
   >();
   readonly #log: Logger;
-  readonly #onCleanup: ((report: Awaited<ReturnType<typeof cleanupStore>>) => void) | undefined;
+  readonly #onCleanup: CleanupListener | undefined;
 
-  constructor(
-    configs: Record<string, StoreConfig>,
-    log: Logger,
-    onCleanup?: (report: Awaited<ReturnType<typeof cleanupStore>>) => void,
-  ) {
+  constructor(configs: Record<string, StoreConfig>, log: Logger, onCleanup?: CleanupListener) {
     this.#log = log;
     this.#onCleanup = onCleanup;
     this.update(configs);
@@ -71,18 +70,20 @@ export class StoreRegistry {
     const busyFolders = new Set([...locker.heldIds()].map((id) => store.pathsFor(id).folder));
     try {
       const report = await cleanupStore(store, { busyFolders });
-      this.#onCleanup?.(report);
+      this.#onCleanup?.(store.name, report);
       this.#log.info(
         {
           store: store.name,
           removedFolders: report.removedFolders,
           removedFiles: report.removedFiles,
+          removedUploads: report.removedUploads,
           skippedFolders: report.skippedFolders,
           durationMs: Math.round(report.durationMs),
         },
         'cleanup finished',
       );
     } catch (error) {
+      this.#onCleanup?.(store.name, error instanceof Error ? error : new Error(String(error)));
       this.#log.error({ err: error, store: store.name }, 'cleanup failed');
     }
   }

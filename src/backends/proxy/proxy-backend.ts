@@ -86,8 +86,10 @@ export class ProxyBackend implements Backend {
     const path = `${this.mapper.backendBasePath}${ctx.uploadId ?? ''}${ctx.search}`;
     const labels = { route: this.routeName, backend: this.name };
 
-    const rewriteHeaders = (status: number, upstream: IncomingHttpHeaders) =>
-      this.rewriteResponseHeaders(status, upstream, ctx);
+    const rewriteHeaders = (status: number, upstream: IncomingHttpHeaders) => {
+      observeLifecycle(method, status, req.headers, upstream, ctx);
+      return this.rewriteResponseHeaders(status, upstream, ctx);
+    };
     const onError = (error: TusgateError) => {
       ctx.log.warn({ err: error.cause, backend: this.name }, 'backend request failed');
       sendError(res, error, ctx.requestId);
@@ -95,6 +97,7 @@ export class ProxyBackend implements Backend {
     const record = (outcome: ForwardOutcome) => {
       if (outcome.kind === 'backend-error') {
         this.metrics.backendErrors.inc({ ...labels, kind: outcome.errorKind });
+        ctx.reportError(outcome.error.cause ?? outcome.error, outcome.errorKind);
       }
     };
 
@@ -173,6 +176,41 @@ export class ProxyBackend implements Backend {
     this.headForwarder.close();
     await this.pool.close();
   }
+}
+
+/**
+ * What a legacy server did to an upload, read from its answer: it does not tell us otherwise.
+ * "Finished" needs the upload's length: from this request (creation, deferred length) or from the
+ * creation request, recorded in the affinity table.
+ */
+function observeLifecycle(
+  method: string,
+  status: number,
+  request: IncomingHttpHeaders,
+  upstream: IncomingHttpHeaders,
+  ctx: RequestContext,
+): void {
+  if (method === 'DELETE' && status === 204) {
+    ctx.lifecycle.terminated = true;
+    return;
+  }
+  const isCreation = method === 'POST' && status === 201;
+  if (!isCreation && !(method === 'PATCH' && status === 204)) return;
+  const declared = integerHeader(request['upload-length']);
+  if (declared !== undefined) ctx.uploadLength = declared;
+  if (isCreation) ctx.lifecycle.created = true;
+  const offset = integerHeader(upstream['upload-offset']) ?? (isCreation ? 0 : undefined);
+  const isFinal =
+    typeof request['upload-concat'] === 'string' && request['upload-concat'].startsWith('final');
+  if (isFinal && isCreation) ctx.lifecycle.finished = true;
+  else if (offset !== undefined && ctx.uploadLength != null && offset === ctx.uploadLength) {
+    ctx.lifecycle.finished = true;
+  }
+}
+
+function integerHeader(value: string | string[] | undefined): number | undefined {
+  if (typeof value !== 'string' || !/^\d{1,16}$/.test(value)) return undefined;
+  return Number(value);
 }
 
 function hasBody(req: IncomingMessage): boolean {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { name } from './common.ts';
 import { routeSchema } from './route.ts';
+import { sentrySchema } from './sentry.ts';
 import { affinitySchema, loggingSchema, serverSchema } from './server.ts';
 import { storeSchema } from './store.ts';
 
@@ -10,6 +11,7 @@ export const configSchema = z
     logging: loggingSchema.default(() => loggingSchema.parse({})),
     stores: z.record(name, storeSchema).default({}),
     affinity: affinitySchema.default(() => affinitySchema.parse({})),
+    sentry: sentrySchema.default(() => sentrySchema.parse({})),
     routes: z.array(routeSchema).min(1, 'at least one route is required'),
   })
   .superRefine((config, ctx) => {

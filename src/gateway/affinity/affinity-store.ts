@@ -5,6 +5,8 @@
 export interface AffinityEntry {
   backend: string;
   principal: string | null;
+  /** Declared Upload-Length at creation (null when deferred), to notice when it finishes. */
+  length?: number | null;
 }
 
 export interface AffinityStore {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { RouteConfig } from '../../config/schema/index.ts';
 import type { Metrics } from '../../observability/metrics.ts';
+import type { ErrorReporter } from '../../observability/sentry.ts';
 import { bucketOnCanary, seededRandom, stickyBucket } from './bucket.ts';
 import { FailureWindow } from './failure-window.ts';
 
@@ -29,6 +30,7 @@ export class CanaryController {
   readonly #route: string;
   readonly #log: Logger;
   readonly #metrics: Metrics;
+  readonly #errors: ErrorReporter | undefined;
   readonly #random: () => number;
   readonly #window: FailureWindow | undefined;
   readonly #now: () => number;
@@ -38,13 +40,14 @@ export class CanaryController {
   constructor(
     route: string,
     config: CanaryConfig,
-    deps: { log: Logger; metrics: Metrics; now?: () => number },
+    deps: { log: Logger; metrics: Metrics; errors?: ErrorReporter; now?: () => number },
   ) {
     this.config = config;
     this.key = JSON.stringify(config);
     this.#route = route;
     this.#log = deps.log;
     this.#metrics = deps.metrics;
+    this.#errors = deps.errors;
     this.#now = deps.now ?? Date.now;
     this.#random = config.seed === undefined ? Math.random : seededRandom(config.seed);
     this.#window = config.rollback ? new FailureWindow(config.rollback.window) : undefined;
@@ -95,6 +98,11 @@ export class CanaryController {
         },
         'canary rolled back: its failure ratio passed the threshold; new uploads go to the create backend',
       );
+      this.#errors?.message(`canary of route ${this.#route} rolled back`, {
+        route: this.#route,
+        backend: this.config.backend,
+        kind: 'canary-rollback',
+      });
     }
   }
 

@@ -110,7 +110,7 @@ export async function handleCreate(
 
   await env.store.create(info);
   ctx.createdUploadId = id;
-  env.metrics.uploadsCreated.inc({ route: env.routeName, backend: env.backendName });
+  ctx.lifecycle.created = true;
   if (env.hooks.wants('post-create')) {
     env.hooks.post('post-create', hookUpload(info, 0), hookRequest(req, ctx));
   }

@@ -24,6 +24,7 @@ export async function handleTerminate(
       }
     }
     await env.store.remove(id);
+    ctx.lifecycle.terminated = true;
     if (env.hooks.wants('post-terminate')) {
       env.hooks.post('post-terminate', upload, hookRequest(req, ctx));
     }

@@ -1,0 +1,28 @@
+import type { Config } from './schema/index.ts';
+
+/**
+ * Every secret value the config holds, so error reports can blank them wherever they show up
+ * (an error message quoting a URL or a header, say).
+ */
+export function configSecrets(config: Config): string[] {
+  const secrets: string[] = [];
+  if (config.server.adminToken) secrets.push(config.server.adminToken);
+  const redisPassword = config.affinity.redis && passwordOf(config.affinity.redis);
+  if (redisPassword) secrets.push(redisPassword);
+  for (const route of config.routes) {
+    const auth = route.auth as Record<string, unknown>;
+    if (auth.type === 'static' && auth.tokens && typeof auth.tokens === 'object') {
+      secrets.push(...Object.keys(auth.tokens));
+    }
+    if (typeof auth.secret === 'string') secrets.push(auth.secret);
+  }
+  return secrets;
+}
+
+function passwordOf(url: string): string | undefined {
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined;
+  } catch {
+    return undefined;
+  }
+}
