@@ -82,13 +82,26 @@ export function createErrorReporter(
   const withTags = (tags: ErrorTags | undefined) => {
     const eventScope = scope.clone();
     for (const [key, value] of Object.entries(tags ?? {})) {
-      if (value !== undefined) eventScope.setTag(key, value);
+      if (value !== undefined) eventScope.setTag(key === 'requestId' ? 'request_id' : key, value);
     }
     return eventScope;
+  };
+  // A backend that is down fails every request: one event per kind of failure per window is
+  // enough to page someone, thousands would only burn the Sentry quota.
+  const lastSent = new Map<string, number>();
+  const throttled = (error: unknown, tags: ErrorTags | undefined): boolean => {
+    const code = (error as { code?: unknown })?.code ?? (error as Error)?.name ?? typeof error;
+    const key = `${tags?.kind}|${tags?.route}|${tags?.backend}|${String(code)}`;
+    const now = Date.now();
+    if (now - (lastSent.get(key) ?? Number.NEGATIVE_INFINITY) < config.throttle) return true;
+    if (lastSent.size > 1000) lastSent.clear();
+    lastSent.set(key, now);
+    return false;
   };
   return {
     enabled: true,
     report: (error, tags) => {
+      if (throttled(error, tags)) return;
       withTags(tags).captureException(error);
     },
     message: (text, tags) => {
