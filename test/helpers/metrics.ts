@@ -44,3 +44,12 @@ export function promtoolCheckMetrics(text: string): { status: number | null; out
   }
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
+
+/** Runs promtool with arguments in a folder; fails loudly when promtool is missing. */
+export function promtool(args: string[], cwd: string): { status: number | null; output: string } {
+  const result = spawnSync('promtool', args, { cwd, encoding: 'utf8' });
+  if (result.error) {
+    throw new Error(`promtool is required (apt-get install prometheus): ${result.error.message}`);
+  }
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
