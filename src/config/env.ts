@@ -3,7 +3,8 @@ import type { ConfigIssue } from '../errors.ts';
 const reference = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\$\{/g;
 
 /**
- * Replaces `${NAME}` and `${NAME:-default}` in every string value of a parsed YAML document.
+ * Replaces `${NAME}` and `${NAME:-default}` in every string value and map key of a parsed YAML
+ * document.
  * Substitution happens after parsing, so a secret can never change the document's structure.
  * `$${` stands for a literal `${`.
  */
@@ -31,8 +32,9 @@ export function substituteEnv(
   }
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(
+      // Keys too: a static token map is written `"${UPLOAD_TOKEN}": alice`.
       Object.entries(value).map(([key, item]) => [
-        key,
+        substituteEnv(key, env, issues, [...path, key]) as string,
         substituteEnv(item, env, issues, [...path, key]),
       ]),
     );

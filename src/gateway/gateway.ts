@@ -12,8 +12,11 @@ import { Metrics } from '../observability/metrics.ts';
 import { createErrorReporter, type ErrorReporter } from '../observability/sentry.ts';
 import { type AffinityStore, MemoryAffinityStore } from './affinity/affinity-store.ts';
 import { RedisAffinityStore } from './affinity/redis-affinity-store.ts';
+import { createAuthenticator } from './auth/index.ts';
+import type { Authenticator } from './auth/types.ts';
 import { CanaryController } from './canary/canary.ts';
 import type { Backend } from './context.ts';
+import { createCorsPolicy } from './cors.ts';
 import { createPipeline, type RuntimeState } from './pipeline.ts';
 import { selectBackend } from './placement.ts';
 import { type CompiledRoute, compileRoute } from './routing.ts';
@@ -36,6 +39,7 @@ export interface ListeningAddresses {
 /** One generation of config: its routes and backends. Reloads replace it as a whole. */
 interface Runtime extends RuntimeState {
   readonly backends: readonly { route: string; backend: Backend }[];
+  readonly authenticators: readonly Authenticator[];
   /** Requests started on this generation and not yet finished. */
   active: number;
   /** Replaced by a reload: its backends close once its last request ends. */
@@ -85,7 +89,7 @@ export class Gateway {
           ttlMs: config.affinity.ttl,
         })
       : new MemoryAffinityStore();
-    this.runtime = this.buildRuntime(config);
+    this.runtime = this.buildRuntime(config, buildAuthenticators(config));
 
     const pipeline = createPipeline({
       state: () => this.runtime,
@@ -194,8 +198,10 @@ export class Gateway {
     ) {
       this.log.warn('server.listen and server.admin changes take effect after a restart');
     }
+    // Authenticators first: a bad tokens file or key refuses the reload before anything changed.
+    const authenticators = buildAuthenticators(config);
     this.stores.update(config.stores);
-    const next = this.buildRuntime(config);
+    const next = this.buildRuntime(config, authenticators);
     const previous = this.runtime;
     this.runtime = next;
     this.config = config;
@@ -220,14 +226,25 @@ export class Gateway {
       );
       return false;
     }
-    this.reload(config);
+    try {
+      this.reload(config);
+    } catch (error) {
+      this.metrics.configReloads.inc({ result: 'failure' });
+      const issues = error instanceof ConfigError ? error.issues : undefined;
+      this.log.error(
+        { file, issues, err: issues ? undefined : error },
+        'configuration reload refused; the previous configuration stays in effect',
+      );
+      return false;
+    }
     return true;
   }
 
   private async closeRuntime(runtime: Runtime): Promise<void> {
-    const results = await Promise.allSettled(
-      runtime.backends.map(({ backend }) => backend.close()),
-    );
+    const results = await Promise.allSettled([
+      ...runtime.backends.map(({ backend }) => backend.close()),
+      ...runtime.authenticators.map(async (authenticator) => authenticator.close?.()),
+    ]);
     for (const result of results) {
       if (result.status === 'rejected') {
         this.log.warn({ err: result.reason }, 'closing a replaced backend failed');
@@ -291,10 +308,11 @@ export class Gateway {
     this.log.info('stopped');
   }
 
-  private buildRuntime(config: Config): Runtime {
+  private buildRuntime(config: Config, authenticators: (Authenticator | null)[]): Runtime {
     const all: { route: string; backend: Backend }[] = [];
     const canaries = new Map<string, CanaryController>();
-    const routes: CompiledRoute[] = config.routes.map((routeConfig) => {
+    const routes: CompiledRoute[] = config.routes.map((routeConfig, index) => {
+      const authenticator = authenticators[index] ?? null;
       const backends = new Map<string, Backend>();
       for (const [name, backendConfig] of Object.entries(routeConfig.backends)) {
         const backend = createBackend(routeConfig, name, backendConfig, {
@@ -319,11 +337,16 @@ export class Gateway {
               });
         canaries.set(routeConfig.name, canary);
       }
-      return compileRoute(routeConfig, backends, canary);
+      return compileRoute(routeConfig, backends, {
+        canary,
+        authenticator,
+        cors: routeConfig.cors && createCorsPolicy(routeConfig.cors),
+      });
     });
     this.canaries = canaries;
     return {
       routes,
+      authenticators: authenticators.filter((item) => item !== null),
       trustedProxies: new Set(config.server.trustedProxies),
       backends: all,
       active: 0,
@@ -364,4 +387,10 @@ function listenOn(server: Server, host: string, port: number): Promise<void> {
 function urlOf(address: AddressInfo): string {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return `http://${host}:${address.port}`;
+}
+
+function buildAuthenticators(config: Config): (Authenticator | null)[] {
+  return config.routes.map((route, index) =>
+    createAuthenticator(route.auth, `routes[${index}].auth`),
+  );
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { TusgateError } from '../errors.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { ErrorReporter } from '../observability/sentry.ts';
+import { AuthFailure } from './auth/types.ts';
 import type { Backend, RequestContext } from './context.ts';
 import { clientInfo } from './forwarded.ts';
 import { requestIdFor } from './request-id.ts';
@@ -39,7 +40,7 @@ export interface PipelineDeps {
 
 /**
  * One request, in order: request id, method override and allow-list, route, upload id check,
- * tus version check, backend choice, and the backend. Every failure before the backend becomes
+ * CORS, tus version check, authentication, backend choice (with ownership), and the backend. Every failure before the backend becomes
  * a tus-style 4xx; nothing here buffers a body.
  */
 export function createPipeline(deps: PipelineDeps) {
@@ -60,10 +61,13 @@ export function createPipeline(deps: PipelineDeps) {
     const log = deps.log.child({ requestId });
     let ctx: RequestContext | undefined;
     let errorCode: string | undefined;
+    let authReason: string | undefined;
+    let principal: string | null = null;
+    let matchedRoute: string | undefined;
     let receivingData: { route: string; backend: string } | undefined;
     const reportError = (error: unknown, kind?: string) =>
       deps.errors.report(error, {
-        route: ctx?.route.name,
+        route: ctx?.route.name ?? matchedRoute,
         backend: ctx?.backendName,
         method,
         requestId,
@@ -72,7 +76,7 @@ export function createPipeline(deps: PipelineDeps) {
 
     res.once('close', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const routeName = ctx?.route.name ?? 'none';
+      const routeName = ctx?.route.name ?? matchedRoute ?? 'none';
       const backend = ctx?.backendName ?? 'none';
       const canary = ctx?.route.canary;
       if (canary && backend === canary.config.backend) canary.recordOutcome(res.statusCode);
@@ -100,6 +104,8 @@ export function createPipeline(deps: PipelineDeps) {
           bytesOut: ctx?.bytesSent ?? 0,
           durationMs: Math.round(seconds * 1000),
           client: client.address,
+          principal: principal ?? undefined,
+          auth: authReason,
           error: errorCode,
         },
         'request',
@@ -114,8 +120,11 @@ export function createPipeline(deps: PipelineDeps) {
       }
       const match = matchRoute(state.routes, req, path);
       if (!match) throw new TusgateError('TUSGATE_ERR_ROUTE_NOT_FOUND');
+      matchedRoute = match.route.name;
       const uploadPath = parseUploadPath(match.rest);
       if (uploadPath.kind === 'invalid') throw new TusgateError('TUSGATE_ERR_UPLOAD_NOT_FOUND');
+      const publicOrigin = `${client.proto}://${client.host}`;
+      if (match.route.cors?.apply(req, res, publicOrigin)) return;
 
       // GET and HEAD are exempt, as in tusd: a browser visiting an upload URL sends no tus header.
       // Requests in the IETF resumable-upload draft carry no Tus-Resumable either; backends judge them.
@@ -130,14 +139,42 @@ export function createPipeline(deps: PipelineDeps) {
         throw new TusgateError('TUSGATE_ERR_UNSUPPORTED_VERSION');
       }
 
+      // Every method but OPTIONS (discovery carries no credentials in browsers) is authenticated.
+      const authenticator = match.route.authenticator;
+      if (authenticator && method !== 'OPTIONS') {
+        const routeLabel = { route: match.route.name };
+        try {
+          const success = await authenticator.authenticate(req, {
+            uploadId: uploadPath.kind === 'upload' ? uploadPath.id : null,
+            clientAddress: client.address,
+            uri: req.url ?? '/',
+          });
+          principal = success.principal;
+          authReason = success.reason;
+          deps.metrics.authDecisions.inc({
+            ...routeLabel,
+            result: 'allowed',
+            reason: success.reason,
+          });
+        } catch (error) {
+          const reason = error instanceof AuthFailure ? error.reason : 'unavailable';
+          authReason = reason;
+          const result = reason === 'unavailable' ? 'error' : 'denied';
+          deps.metrics.authDecisions.inc({ ...routeLabel, result, reason });
+          throw error instanceof AuthFailure
+            ? error
+            : new AuthFailure('TUSGATE_ERR_AUTH_UNAVAILABLE', 'unavailable', { cause: error });
+        }
+      }
+
       ctx = {
         requestId,
         route: match.route,
         uploadId: uploadPath.kind === 'upload' ? uploadPath.id : null,
         search,
-        publicOrigin: `${client.proto}://${client.host}`,
+        publicOrigin,
         client,
-        principal: null,
+        principal,
         log,
         bytesReceived: 0,
         bytesSent: 0,

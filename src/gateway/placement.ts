@@ -60,7 +60,7 @@ async function placeCreation(
   deps: PlacementDeps,
 ): Promise<Backend> {
   const concat = header(req, 'upload-concat')?.trim();
-  if (concat?.startsWith('final;')) return placeFinal(route, concat, deps);
+  if (concat?.startsWith('final;')) return placeFinal(route, concat, ctx, deps);
 
   const canary = route.canary;
   const override = canary?.config.override;
@@ -87,10 +87,14 @@ async function placeCreation(
   return onCanary ? route.backends.get(canary.config.backend)! : route.createBackend;
 }
 
-/** A final upload goes where its partial uploads are; partials split over backends are a 400. */
+/**
+ * A final upload goes where its partial uploads are; partials split over backends are a 400, and
+ * another principal's partial upload does not exist (404).
+ */
 async function placeFinal(
   route: CompiledRoute,
   concat: string,
+  ctx: RequestContext,
   deps: PlacementDeps,
 ): Promise<Backend> {
   const ids = concat
@@ -101,7 +105,13 @@ async function placeFinal(
     .filter(Boolean);
   if (ids.length === 0) return route.createBackend;
   const owners = new Set<Backend>();
-  for (const id of ids) owners.add((await locate(route, id, deps)).backend);
+  for (const id of ids) {
+    const { backend, principal } = await locate(route, id, deps);
+    if (principal != null && principal !== ctx.principal) {
+      throw new TusgateError('TUSGATE_ERR_UPLOAD_NOT_FOUND');
+    }
+    owners.add(backend);
+  }
   if (owners.size > 1) throw new TusgateError('TUSGATE_ERR_CONCAT_SPLIT');
   return [...owners][0]!;
 }

@@ -1,7 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { RouteConfig } from '../config/schema/index.ts';
+import type { Authenticator } from './auth/types.ts';
 import type { CanaryController } from './canary/canary.ts';
 import type { Backend } from './context.ts';
+import type { CorsPolicy } from './cors.ts';
 
 export interface CompiledRoute {
   readonly name: string;
@@ -12,12 +14,20 @@ export interface CompiledRoute {
   /** Where creations go when no canary decides otherwise. */
   readonly createBackend: Backend;
   readonly canary: CanaryController | undefined;
+  /** null: the route has `auth: none`. */
+  readonly authenticator: Authenticator | null;
+  /** undefined: no `cors` block; CORS headers are whatever the backend sends. */
+  readonly cors: CorsPolicy | undefined;
 }
 
 export function compileRoute(
   config: RouteConfig,
   backends: Map<string, Backend>,
-  canary?: CanaryController,
+  options: {
+    canary?: CanaryController;
+    authenticator?: Authenticator | null;
+    cors?: CorsPolicy;
+  } = {},
 ): CompiledRoute {
   const createName = config.create ?? (backends.keys().next().value as string);
   const createBackend = backends.get(createName);
@@ -28,7 +38,9 @@ export function compileRoute(
     config,
     backends,
     createBackend,
-    canary,
+    canary: options.canary,
+    authenticator: options.authenticator ?? null,
+    cors: options.cors,
   };
 }
 

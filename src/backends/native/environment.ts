@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { RequestContext } from '../../gateway/context.ts';
+import { canonicalHeaderName } from '../../hooks/header-names.ts';
 import type { HookHttpRequest, HookRunner, HookUpload } from '../../hooks/types.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { UploadInfo } from './info.ts';
@@ -52,12 +53,4 @@ export function hookRequest(req: IncomingMessage, ctx: RequestContext): HookHttp
     RemoteAddr: ctx.client.address,
     Header: header,
   };
-}
-
-/** Go's canonical MIME header form (`upload-length` → `Upload-Length`), as tusd's hooks send. */
-function canonicalHeaderName(name: string): string {
-  return name.replace(
-    /(^|-)([a-z])/g,
-    (_, dash: string, letter: string) => dash + letter.toUpperCase(),
-  );
 }

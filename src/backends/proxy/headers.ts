@@ -52,12 +52,26 @@ export function endToEndHeaders(
   return out;
 }
 
+/** With `gatewayCors`, the gateway answers CORS itself: the backend never sees `Origin`. */
 export function upstreamRequestHeaders(
   headers: IncomingHttpHeaders,
+  gatewayCors = false,
 ): Record<string, string | string[]> {
-  return endToEndHeaders(headers, replacedOnRequest);
+  const out = endToEndHeaders(headers, replacedOnRequest);
+  if (gatewayCors) delete out.origin;
+  return out;
 }
 
-export function clientResponseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  return endToEndHeaders(headers);
+/** With `gatewayCors`, the backend's own CORS headers are dropped: the gateway's stand. */
+export function clientResponseHeaders(
+  headers: IncomingHttpHeaders,
+  gatewayCors = false,
+): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = endToEndHeaders(headers);
+  if (gatewayCors) {
+    for (const name of Object.keys(out)) {
+      if (name.startsWith('access-control-') || name === 'vary') delete out[name];
+    }
+  }
+  return out;
 }

@@ -63,7 +63,7 @@ export class ProxyBackend implements Backend {
 
   handle(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
     ctx.backendName = this.name;
-    const headers = upstreamRequestHeaders(req.headers);
+    const headers = upstreamRequestHeaders(req.headers, ctx.route.cors !== undefined);
     headers['x-forwarded-for'] = ctx.client.forwardedFor;
     headers['x-forwarded-proto'] = ctx.client.proto;
     headers['x-forwarded-host'] = ctx.client.host;
@@ -134,7 +134,7 @@ export class ProxyBackend implements Backend {
     upstream: IncomingHttpHeaders,
     ctx: RequestContext,
   ): OutgoingHttpHeaders {
-    const headers = clientResponseHeaders(upstream);
+    const headers = clientResponseHeaders(upstream, ctx.route.cors !== undefined);
     const location = upstream.location;
     if (typeof location === 'string') {
       const mapped = this.mapper.toPublic(location, ctx.publicOrigin);

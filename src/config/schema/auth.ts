@@ -3,30 +3,99 @@ import { duration, httpUrl } from './common.ts';
 
 const noneAuth = z.strictObject({ type: z.literal('none') });
 
-const staticAuth = z.strictObject({
-  type: z.literal('static'),
-  tokens: z.record(z.string().min(1), z.string().min(1)).optional(),
-  tokensFile: z.string().min(1).optional(),
-  header: z.string().min(1).default('authorization'),
-});
+const staticAuth = z
+  .strictObject({
+    type: z.literal('static'),
+    /** token → principal. Keys may use ${ENV} like values. */
+    tokens: z
+      .record(z.string().min(8, 'use tokens of 8+ characters'), z.string().min(1))
+      .optional(),
+    /** A YAML or JSON file with the same map; read at start and on every reload. */
+    tokensFile: z.string().min(1).optional(),
+    /** `authorization` takes `Bearer <token>`; any other header carries the bare token. */
+    header: z
+      .string()
+      .min(1)
+      .transform((value) => value.toLowerCase())
+      .default('authorization'),
+  })
+  .refine((value) => value.tokens !== undefined || value.tokensFile !== undefined, {
+    message: 'set tokens or tokensFile',
+  });
 
-const jwtAuth = z.strictObject({
-  type: z.literal('jwt'),
-  secret: z.string().min(1).optional(),
-  publicKey: z.string().min(1).optional(),
-  jwksUrl: httpUrl.optional(),
-  algorithms: z.array(z.string()).optional(),
-  issuer: z.string().optional(),
-  audience: z.string().optional(),
-  principalClaim: z.string().default('sub'),
-  clockTolerance: duration.default(5_000),
-});
+const asymmetricAlgorithms = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const;
+const hmacAlgorithms = ['HS256', 'HS384', 'HS512'] as const;
+
+const jwtAuth = z
+  .strictObject({
+    type: z.literal('jwt'),
+    /** HMAC secret (HS256/384/512). */
+    secret: z.string().min(32, 'use an HMAC secret of 32+ characters').optional(),
+    /** PEM public key (RS/PS/ES/EdDSA). */
+    publicKey: z.string().min(1).optional(),
+    /** JWKS endpoint; keys are cached and refetched when an unknown key id appears. */
+    jwksUrl: httpUrl.optional(),
+    algorithms: z
+      .array(z.enum([...hmacAlgorithms, ...asymmetricAlgorithms]))
+      .min(1)
+      .optional(),
+    issuer: z.string().min(1).optional(),
+    audience: z.string().min(1).optional(),
+    principalClaim: z.string().min(1).default('sub'),
+    clockTolerance: duration.default(5_000),
+    /** How long fetched JWKS keys are trusted before they are fetched again. */
+    jwksCacheTtl: duration.default(600_000),
+  })
+  .superRefine((value, ctx) => {
+    const sources = [value.secret, value.publicKey, value.jwksUrl].filter((v) => v !== undefined);
+    if (sources.length !== 1) {
+      ctx.addIssue({ code: 'custom', message: 'set exactly one of secret, publicKey or jwksUrl' });
+      return;
+    }
+    const hmac = value.secret !== undefined;
+    const wrong = (value.algorithms ?? []).filter(
+      (alg) => hmac !== (hmacAlgorithms as readonly string[]).includes(alg),
+    );
+    if (wrong.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['algorithms'],
+        message: `${wrong.join(', ')} cannot be used with ${hmac ? 'a secret' : 'public keys'} (algorithm confusion)`,
+      });
+    }
+  })
+  .transform((value) => ({
+    ...value,
+    algorithms:
+      value.algorithms ??
+      (value.secret !== undefined ? [...hmacAlgorithms] : [...asymmetricAlgorithms]),
+  }));
 
 const galaxyAuth = z.strictObject({
   type: z.literal('galaxy'),
-  url: httpUrl,
+  /** Galaxy's tus hook endpoint; a bare Galaxy URL gets `/api/upload/hooks` appended. */
+  url: httpUrl.transform((url) => {
+    if (url.pathname === '/' || url.pathname === '') url.pathname = '/api/upload/hooks';
+    return url;
+  }),
+  /** How long Galaxy's answer for one set of credentials is reused. */
   cacheTtl: duration.default(60_000),
   timeout: duration.default(10_000),
+  /** Request headers sent on to Galaxy, as tusd's -hooks-http-forward-headers. */
+  forwardHeaders: z.array(z.string().min(1)).default(['X-Api-Key', 'Cookie']),
+  /** Galaxy's session cookie: identifies an anonymous or browser user. */
+  sessionCookie: z.string().min(1).default('galaxysession'),
 });
 
 export const authSchema = z.discriminatedUnion('type', [noneAuth, staticAuth, jwtAuth, galaxyAuth]);

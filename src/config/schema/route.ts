@@ -48,8 +48,25 @@ const hookSchema = z.looseObject({
   events: z.array(hookEvents).min(1),
 });
 
+/** `*`, an exact origin (https://a.example), or a regular expression between slashes. */
+const corsOrigin = z
+  .string()
+  .min(1)
+  .refine(
+    (value) => {
+      if (!(value.length > 2 && value.startsWith('/') && value.endsWith('/'))) return true;
+      try {
+        new RegExp(value.slice(1, -1));
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'not a valid regular expression' },
+  );
+
 const corsSchema = z.strictObject({
-  origins: z.array(z.string().min(1)).default([]),
+  origins: z.array(corsOrigin).default([]),
   credentials: z.boolean().default(false),
   maxAge: duration.default(86_400_000),
 });
