@@ -54,6 +54,24 @@ const brokenConfigs: { name: string; yaml: string; key: string; says: RegExp }[]
     says: /http:\/\/ or https:\/\//,
   },
   {
+    name: 'missing tokens file',
+    yaml: goodRoute.replace(
+      '    backends:',
+      '    auth: { type: static, tokensFile: /nonexistent/tokens.yaml }\n    backends:',
+    ),
+    key: 'routes[0].auth.tokensFile',
+    says: /cannot read \/nonexistent\/tokens.yaml \(ENOENT\)/,
+  },
+  {
+    name: 'JWT algorithm confusion',
+    yaml: goodRoute.replace(
+      '    backends:',
+      `    auth: { type: jwt, secret: ${'s'.repeat(40)}, algorithms: [RS256] }\n    backends:`,
+    ),
+    key: 'routes[0].auth.algorithms',
+    says: /algorithm confusion/,
+  },
+  {
     name: 'backend type',
     yaml: goodRoute.replace('type: tusd', 'type: tussd'),
     key: 'routes[0].backends.legacy.type',
