@@ -15,6 +15,13 @@ export function configSecrets(config: Config): string[] {
       secrets.push(...Object.keys(auth.tokens));
     }
     if (typeof auth.secret === 'string') secrets.push(auth.secret);
+    for (const hook of route.hooks) {
+      if (hook.type === 'http') secrets.push(...Object.values(hook.headers).filter(Boolean));
+      if (hook.type === 'amqp') {
+        const password = passwordOf(hook.url);
+        if (password) secrets.push(password);
+      }
+    }
   }
   return secrets;
 }

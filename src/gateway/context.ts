@@ -24,6 +24,8 @@ export interface RequestContext {
   onUploadCreated?: (id: string) => void;
   /** Declared length of a proxied upload, from its creation request (kept in the affinity table). */
   uploadLength?: number | null;
+  /** Headers pre-create or pre-finish hooks asked to add to this request's answer. */
+  hookResponseHeaders?: Record<string, string>;
   /** What happened to the upload in this request; counted when the response ends. */
   readonly lifecycle: UploadLifecycle;
   /** Reports an unexpected error (to Sentry, when configured), tagged with route, backend, method. */

@@ -7,6 +7,8 @@ import { loadConfigFile } from '../config/load.ts';
 import type { Config } from '../config/schema/index.ts';
 import { configSecrets } from '../config/secrets.ts';
 import { ConfigError } from '../errors.ts';
+import { RouteHookRunner } from '../hooks/runner.ts';
+import { type HookRunner, noHooks } from '../hooks/types.ts';
 import { createAdminHandler, type ReadinessCheck } from '../observability/admin.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { createErrorReporter, type ErrorReporter } from '../observability/sentry.ts';
@@ -40,6 +42,7 @@ export interface ListeningAddresses {
 interface Runtime extends RuntimeState {
   readonly backends: readonly { route: string; backend: Backend }[];
   readonly authenticators: readonly Authenticator[];
+  readonly hookRunners: readonly HookRunner[];
   /** Requests started on this generation and not yet finished. */
   active: number;
   /** Replaced by a reload: its backends close once its last request ends. */
@@ -244,6 +247,8 @@ export class Gateway {
     const results = await Promise.allSettled([
       ...runtime.backends.map(({ backend }) => backend.close()),
       ...runtime.authenticators.map(async (authenticator) => authenticator.close?.()),
+      // Queued post-* events get a last chance to go out.
+      ...runtime.hookRunners.map((runner) => runner.close()),
     ]);
     for (const result of results) {
       if (result.status === 'rejected') {
@@ -300,7 +305,7 @@ export class Gateway {
     }
     this.publicServer.closeAllConnections();
     await Promise.all([publicClosed, adminClosed]);
-    await Promise.allSettled(this.runtime.backends.map(({ backend }) => backend.close()));
+    await this.closeRuntime(this.runtime);
     await this.affinity.close();
     clearInterval(this.healthTimer);
     if (!(await this.errors.flush(2000))) this.log.warn('Sentry events still queued at exit');
@@ -311,8 +316,17 @@ export class Gateway {
   private buildRuntime(config: Config, authenticators: (Authenticator | null)[]): Runtime {
     const all: { route: string; backend: Backend }[] = [];
     const canaries = new Map<string, CanaryController>();
+    const hookRunners: HookRunner[] = [];
     const routes: CompiledRoute[] = config.routes.map((routeConfig, index) => {
       const authenticator = authenticators[index] ?? null;
+      const hooks =
+        routeConfig.hooks.length > 0
+          ? new RouteHookRunner(routeConfig.name, routeConfig.hooks, {
+              log: this.log,
+              metrics: this.metrics,
+            })
+          : noHooks;
+      if (hooks !== noHooks) hookRunners.push(hooks);
       const backends = new Map<string, Backend>();
       for (const [name, backendConfig] of Object.entries(routeConfig.backends)) {
         const backend = createBackend(routeConfig, name, backendConfig, {
@@ -320,6 +334,7 @@ export class Gateway {
           metrics: this.metrics,
           log: this.log,
           stores: this.stores,
+          hooks,
         });
         backends.set(name, backend);
         all.push({ route: routeConfig.name, backend });
@@ -340,6 +355,7 @@ export class Gateway {
       return compileRoute(routeConfig, backends, {
         canary,
         authenticator,
+        hooks,
         cors: routeConfig.cors && createCorsPolicy(routeConfig.cors),
       });
     });
@@ -347,6 +363,7 @@ export class Gateway {
     return {
       routes,
       authenticators: authenticators.filter((item) => item !== null),
+      hookRunners,
       trustedProxies: new Set(config.server.trustedProxies),
       backends: all,
       active: 0,

@@ -1,6 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { parseUploadMetadata } from '../backends/native/metadata.ts';
 import { TusgateError } from '../errors.ts';
+import { hookRequest } from '../hooks/payload.ts';
+import type { HookUpload } from '../hooks/types.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { ErrorReporter } from '../observability/sentry.ts';
 import { AuthFailure } from './auth/types.ts';
@@ -64,6 +67,7 @@ export function createPipeline(deps: PipelineDeps) {
     let authReason: string | undefined;
     let principal: string | null = null;
     let matchedRoute: string | undefined;
+    let servedBy: Backend | undefined;
     let receivingData: { route: string; backend: string } | undefined;
     const reportError = (error: unknown, kind?: string) =>
       deps.errors.report(error, {
@@ -92,6 +96,7 @@ export function createPipeline(deps: PipelineDeps) {
       if (lifecycle?.created) deps.metrics.uploadsCreated.inc({ route: routeName, backend });
       if (lifecycle?.finished) deps.metrics.uploadsFinished.inc({ route: routeName, backend });
       if (lifecycle?.terminated) deps.metrics.uploadsTerminated.inc({ route: routeName, backend });
+      if (ctx && servedBy?.kind === 'proxy') emitObservedHooks(req, ctx, servedBy);
       log.info(
         {
           method,
@@ -191,6 +196,7 @@ export function createPipeline(deps: PipelineDeps) {
         receivingData = { route: match.route.name, backend: backend.name };
         deps.metrics.activeUploads.inc(receivingData);
       }
+      servedBy = backend;
       await backend.handle(req, res, ctx);
     } catch (error) {
       const tusError = toTusgateError(error);
@@ -202,6 +208,42 @@ export function createPipeline(deps: PipelineDeps) {
       sendError(res, tusError, requestId);
     }
   };
+}
+
+/**
+ * What tusgate saw a legacy backend do, for hook sinks with `observeLegacy` (the legacy server
+ * runs its own hooks; these are marked `"Observed": true`).
+ */
+function emitObservedHooks(req: IncomingMessage, ctx: RequestContext, backend: Backend): void {
+  const hooks = ctx.route.hooks;
+  const { created, finished, terminated } = ctx.lifecycle;
+  if (!created && !finished && !terminated) return;
+  const id = ctx.uploadId ?? ctx.createdUploadId;
+  if (!id) return;
+  const length = ctx.uploadLength ?? null;
+  const concat =
+    typeof req.headers['upload-concat'] === 'string' ? req.headers['upload-concat'] : '';
+  const upload: HookUpload = {
+    ID: id,
+    Size: length ?? 0,
+    SizeIsDeferred: length === null,
+    Offset: finished && length !== null ? length : 0,
+    MetaData: created
+      ? (parseUploadMetadata(singleValue(req.headers['upload-metadata'])) ?? {})
+      : {},
+    IsPartial: concat === 'partial',
+    IsFinal: concat.startsWith('final;'),
+    PartialUploads: null,
+    Storage: { Type: 'observed', Backend: backend.name },
+  };
+  const request = hookRequest(req, ctx);
+  if (created) hooks.observed('post-create', upload, request);
+  if (finished) hooks.observed('post-finish', upload, request);
+  if (terminated) hooks.observed('post-terminate', upload, request);
+}
+
+function singleValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 function carriesBody(req: IncomingMessage): boolean {

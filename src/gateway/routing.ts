@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { RouteConfig } from '../config/schema/index.ts';
+import { type HookRunner, noHooks } from '../hooks/types.ts';
 import type { Authenticator } from './auth/types.ts';
 import type { CanaryController } from './canary/canary.ts';
 import type { Backend } from './context.ts';
@@ -18,6 +19,8 @@ export interface CompiledRoute {
   readonly authenticator: Authenticator | null;
   /** undefined: no `cors` block; CORS headers are whatever the backend sends. */
   readonly cors: CorsPolicy | undefined;
+  /** The route's hooks (noHooks when it has none). */
+  readonly hooks: HookRunner;
 }
 
 export function compileRoute(
@@ -27,6 +30,7 @@ export function compileRoute(
     canary?: CanaryController;
     authenticator?: Authenticator | null;
     cors?: CorsPolicy;
+    hooks?: HookRunner;
   } = {},
 ): CompiledRoute {
   const createName = config.create ?? (backends.keys().next().value as string);
@@ -41,6 +45,7 @@ export function compileRoute(
     canary: options.canary,
     authenticator: options.authenticator ?? null,
     cors: options.cors,
+    hooks: options.hooks ?? noHooks,
   };
 }
 

@@ -34,6 +34,8 @@ export interface HookHttpRequest {
 export interface HookEvent {
   Type: HookEventType;
   Event: { Upload: HookUpload; HTTPRequest: HookHttpRequest };
+  /** Set on events tusgate derived from a legacy backend's answers (that server has its own hooks). */
+  Observed?: true;
 }
 
 /** What a pre-* hook may answer (tusd's HookResponse). */
@@ -54,8 +56,18 @@ export interface HookRunner {
   wants(type: HookEventType): boolean;
   /** Runs the blocking pre-* hooks of this event; their answers merged in sink order. */
   pre(type: HookEventType, upload: HookUpload, request: HookHttpRequest): Promise<HookResponse>;
-  /** Queues a post-* event: at-least-once, retried, never blocks or fails the upload. */
-  post(type: HookEventType, upload: HookUpload, request: HookHttpRequest): void;
+  /**
+   * Queues a post-* event: at-least-once, retried, never blocks or fails the upload. `onAnswer`
+   * sees each sink's answer (post-receive may say StopUpload).
+   */
+  post(
+    type: HookEventType,
+    upload: HookUpload,
+    request: HookHttpRequest,
+    onAnswer?: (answer: HookResponse) => void,
+  ): void;
+  /** Observed post-* events of an upload on a legacy backend, for sinks that asked for them. */
+  observed(type: HookEventType, upload: HookUpload, request: HookHttpRequest): void;
   close(): Promise<void>;
 }
 
@@ -63,5 +75,6 @@ export const noHooks: HookRunner = {
   wants: () => false,
   pre: async () => ({}),
   post: () => {},
+  observed: () => {},
   close: async () => {},
 };

@@ -164,6 +164,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly hookDeliveries = new Counter({
+    name: 'tusgate_hook_deliveries_total',
+    help: 'Hook deliveries by sink and event: success, retry (a failed attempt), failure (retries used up), refused (a pre-* hook said no), dropped (queue full).',
+    labelNames: ['route', 'sink', 'event', 'result'],
+    registers: [this.registry],
+  });
+
+  readonly hookQueued = new Gauge({
+    name: 'tusgate_hook_queued',
+    help: 'post-* hook events waiting for (or in) delivery.',
+    labelNames: ['route', 'sink'],
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) {
       collectDefaultMetrics({ register: this.registry, prefix: 'tusgate_' });

@@ -2,6 +2,7 @@ import { open } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { TusgateError } from '../../errors.ts';
 import type { RequestContext } from '../../gateway/context.ts';
+import type { HookResponse } from '../../hooks/types.ts';
 import { writeBody } from './body-writer.ts';
 import { checksumMatches, type ExpectedChecksum } from './checksum.ts';
 import { hookRequest, hookUpload, type NativeEnvironment } from './environment.ts';
@@ -14,6 +15,8 @@ export interface AppendResult {
   finished: boolean;
   /** The client went away mid-body: no response can be sent. */
   clientGone: boolean;
+  /** A post-receive hook said StopUpload: the upload was terminated; answer with this. */
+  stopped?: HookResponse;
 }
 
 /**
@@ -34,21 +37,41 @@ export async function appendBody(
   const handle = await open(info.Storage.Path, 'r+');
   let lastProgress = env.now();
   const wantsProgress = env.hooks.wants('post-receive');
+  const stop = new AbortController();
+  let stopAnswer: HookResponse | undefined;
+  const onProgressAnswer = (answer: HookResponse) => {
+    if (!answer.StopUpload || stop.signal.aborted) return;
+    stopAnswer = answer;
+    stop.abort(new Error('upload stopped by a post-receive hook'));
+  };
   try {
     const result = await writeBody(req, handle, {
       position: start,
       limit: ceiling - start,
+      signal: stop.signal,
       onChunk: (chunk) => {
         ctx.bytesReceived += chunk.length;
         checksum?.hash.update(chunk);
         if (wantsProgress && env.now() - lastProgress >= env.progressInterval) {
           lastProgress = env.now();
           const offset = start + ctx.bytesReceived;
-          env.hooks.post('post-receive', hookUpload(info, offset), hookRequest(req, ctx));
+          env.hooks.post(
+            'post-receive',
+            hookUpload(info, offset),
+            hookRequest(req, ctx),
+            onProgressAnswer,
+          );
         }
       },
     });
     const offset = start + result.written;
+    if (stopAnswer) {
+      // As tusd: the upload ends here, and the client is told why.
+      await env.store.remove(info.ID);
+      ctx.lifecycle.terminated = true;
+      ctx.log.info({ uploadId: info.ID, offset }, 'upload stopped by a post-receive hook');
+      return { offset, finished: false, clientGone: false, stopped: stopAnswer };
+    }
     if (checksum && (result.readError || !checksumMatches(checksum))) {
       await handle.truncate(start);
       if (result.readError) return { offset: start, finished: false, clientGone: true };

@@ -19,6 +19,8 @@ export interface BodyWriteOptions {
   limit: number;
   /** Sees every written chunk, in order (checksums, progress). */
   onChunk?: (chunk: Buffer) => void;
+  /** Stops reading (a hook's StopUpload): what was received is written, the rest is left unread. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -47,6 +49,7 @@ export function writeBody(
     let pendingSize = 0;
 
     const settle = () => {
+      options.signal?.removeEventListener('abort', onAbort);
       source.off('data', onData);
       source.off('end', onEnd);
       source.off('error', onError);
@@ -116,6 +119,15 @@ export function writeBody(
       ended = true;
       pump();
     };
+
+    const onAbort = () => {
+      if (ended) return;
+      readError ??= options.signal?.reason ?? new Error('stopped');
+      ended = true;
+      source.pause();
+      pump();
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
 
     source.on('data', onData);
     source.once('end', onEnd);

@@ -1,8 +1,5 @@
-import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
-import type { RequestContext } from '../../gateway/context.ts';
-import { canonicalHeaderName } from '../../hooks/header-names.ts';
-import type { HookHttpRequest, HookRunner, HookUpload } from '../../hooks/types.ts';
+import type { HookRunner, HookUpload } from '../../hooks/types.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { UploadInfo } from './info.ts';
 import type { UploadLocker } from './locker.ts';
@@ -42,15 +39,4 @@ export function hookUpload(info: UploadInfo, offset: number): HookUpload {
   };
 }
 
-export function hookRequest(req: IncomingMessage, ctx: RequestContext): HookHttpRequest {
-  const header: Record<string, string[]> = {};
-  for (const [name, values] of Object.entries(req.headersDistinct)) {
-    if (values) header[canonicalHeaderName(name)] = values;
-  }
-  return {
-    Method: req.method ?? 'GET',
-    URI: req.url ?? '/',
-    RemoteAddr: ctx.client.address,
-    Header: header,
-  };
-}
+export { hookRequest } from '../../hooks/payload.ts';

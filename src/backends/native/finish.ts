@@ -22,6 +22,15 @@ export async function finishUpload(
   await env.store.saveInfo(info);
   ctx.lifecycle.finished = true;
   ctx.log.debug({ uploadId: info.ID, size: info.Size }, 'upload finished');
+  if (env.hooks.wants('pre-finish')) {
+    // The upload is complete either way; the hook may only add headers to the final answer.
+    const answer = await env.hooks.pre(
+      'pre-finish',
+      hookUpload(info, info.Size),
+      hookRequest(req, ctx),
+    );
+    ctx.hookResponseHeaders = { ...ctx.hookResponseHeaders, ...answer.HTTPResponse?.Header };
+  }
   if (env.hooks.wants('post-finish')) {
     env.hooks.post('post-finish', hookUpload(info, info.Size), hookRequest(req, ctx));
   }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { authSchema } from './auth.ts';
 import { backendSchema } from './backend.ts';
 import { duration, name, size } from './common.ts';
+import { hookSchema } from './hooks.ts';
 
 const matchSchema = z.strictObject({
   pathPrefix: z
@@ -31,21 +32,6 @@ const canarySchema = z.strictObject({
       minRequests: z.number().int().min(1).default(20),
     })
     .optional(),
-});
-
-const hookEvents = z.enum([
-  'pre-create',
-  'post-create',
-  'post-receive',
-  'pre-finish',
-  'post-finish',
-  'pre-terminate',
-  'post-terminate',
-]);
-
-const hookSchema = z.looseObject({
-  type: z.enum(['http', 'amqp', 'file']),
-  events: z.array(hookEvents).min(1),
 });
 
 /** `*`, an exact origin (https://a.example), or a regular expression between slashes. */

@@ -15,7 +15,7 @@ import { parseUploadMetadata } from '../metadata.ts';
 import { contentLength, hasOffsetBody, parseUploadLength, singleHeader } from '../protocol.ts';
 import { isFinished, loadUpload, withUploadLock } from '../upload-access.ts';
 import { isNativeUploadId, newUploadId } from '../upload-id.ts';
-import { sendHookRejection } from './hook-rejection.ts';
+import { sendHookRejection, sendUploadStopped } from './hook-rejection.ts';
 import { expiresHeader } from './response-headers.ts';
 
 /** POST: creation, creation-defer-length, creation-with-upload and concatenation (final). */
@@ -89,6 +89,7 @@ export async function handleCreate(
       sendHookRejection(res, answer);
       return;
     }
+    ctx.hookResponseHeaders = { ...answer.HTTPResponse?.Header };
     const change = answer.ChangeFileInfo;
     if (change?.ID !== undefined && change.ID !== id) {
       if (!isNativeUploadId(change.ID)) {
@@ -125,12 +126,17 @@ export async function handleCreate(
       appendBody(env, req, ctx, { info, offset: 0 }, checksum),
     );
     if (result.clientGone) return;
+    if (result.stopped) {
+      sendUploadStopped(res, result.stopped);
+      return;
+    }
     offset = result.offset;
   } else if (isFinished(info, 0)) {
     await finishUpload(env, req, ctx, info);
   }
 
   const headers: Record<string, string> = {
+    ...ctx.hookResponseHeaders,
     'Tus-Resumable': TUS_VERSION,
     Location: `${ctx.publicOrigin}${ctx.route.publicBase}${id}`,
     'Content-Length': '0',

@@ -13,6 +13,7 @@ import {
   singleHeader,
 } from '../protocol.ts';
 import { loadUpload, withUploadLock } from '../upload-access.ts';
+import { sendUploadStopped } from './hook-rejection.ts';
 import { expiresHeader } from './response-headers.ts';
 
 /** PATCH: appends at the offset the client names, which must be the upload's current offset. */
@@ -64,7 +65,12 @@ export async function handlePatch(
     }
     const result = await appendBody(env, req, ctx, upload, checksum);
     if (result.clientGone) return;
+    if (result.stopped) {
+      sendUploadStopped(res, result.stopped);
+      return;
+    }
     res.writeHead(204, {
+      ...ctx.hookResponseHeaders,
       'Tus-Resumable': TUS_VERSION,
       'Upload-Offset': String(result.offset),
       ...expiresHeader(env, info, result.offset),

@@ -1,0 +1,156 @@
+import type { Logger } from 'pino';
+import type { Metrics } from '../observability/metrics.ts';
+import type { HookSink } from './sinks/sink.ts';
+import type { HookEvent, HookResponse } from './types.ts';
+
+interface Delivery {
+  event: HookEvent;
+  headers: Record<string, string[]>;
+  onAnswer?: (answer: HookResponse) => void;
+}
+
+const maxQueued = 10_000;
+const concurrency = 8;
+const maxBackoffMs = 30_000;
+
+/**
+ * Delivers post-* events to one sink, at least once: failed sends are retried with exponential
+ * backoff up to the sink's `retries`. Events of one upload go out in order (one at a time); other
+ * uploads' events pass them. Uploads never wait on this queue.
+ */
+export class DeliveryQueue {
+  readonly #sink: HookSink;
+  readonly #route: string;
+  readonly #log: Logger;
+  readonly #metrics: Metrics;
+  readonly #queue: Delivery[] = [];
+  readonly #busyUploads = new Set<string>();
+  #running = 0;
+  #closed = false;
+  readonly #idleWaiters: (() => void)[] = [];
+  readonly #abort = new AbortController();
+
+  constructor(sink: HookSink, route: string, deps: { log: Logger; metrics: Metrics }) {
+    this.#sink = sink;
+    this.#route = route;
+    this.#log = deps.log;
+    this.#metrics = deps.metrics;
+  }
+
+  get pending(): number {
+    return this.#queue.length + this.#running;
+  }
+
+  push(delivery: Delivery): void {
+    if (this.#closed) {
+      this.#count(delivery.event, 'dropped');
+      return;
+    }
+    if (this.#queue.length >= maxQueued) {
+      const dropped = this.#queue.shift() as Delivery;
+      this.#count(dropped.event, 'dropped');
+      this.#log.error(
+        {
+          sink: this.#sink.name,
+          event: dropped.event.Type,
+          uploadId: dropped.event.Event.Upload.ID,
+        },
+        'hook queue full: the oldest event was dropped',
+      );
+    }
+    this.#queue.push(delivery);
+    this.#publishDepth();
+    this.#next();
+  }
+
+  /** Waits until everything queued was delivered or given up, at most `deadlineMs`. */
+  async drain(deadlineMs: number): Promise<number> {
+    this.#closed = true;
+    if (this.pending > 0) {
+      await Promise.race([
+        new Promise<void>((resolve) => this.#idleWaiters.push(resolve)),
+        new Promise((resolve) => setTimeout(resolve, deadlineMs).unref()),
+      ]);
+    }
+    const lost = this.pending;
+    this.#abort.abort();
+    return lost;
+  }
+
+  #next(): void {
+    while (this.#running < concurrency) {
+      const index = this.#queue.findIndex(
+        (item) => !this.#busyUploads.has(item.event.Event.Upload.ID),
+      );
+      if (index < 0) break;
+      const [delivery] = this.#queue.splice(index, 1) as [Delivery];
+      this.#running++;
+      const uploadId = delivery.event.Event.Upload.ID;
+      this.#busyUploads.add(uploadId);
+      void this.#deliver(delivery).finally(() => {
+        this.#running--;
+        this.#busyUploads.delete(uploadId);
+        this.#publishDepth();
+        if (this.pending === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
+        this.#next();
+      });
+    }
+  }
+
+  async #deliver(delivery: Delivery): Promise<void> {
+    const { retries, retryDelay } = this.#sink.config;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const answer = await this.#sink.send(delivery.event, delivery.headers);
+        this.#count(delivery.event, 'success');
+        delivery.onAnswer?.(answer);
+        return;
+      } catch (error) {
+        const context = {
+          err: error,
+          sink: this.#sink.name,
+          event: delivery.event.Type,
+          uploadId: delivery.event.Event.Upload.ID,
+          attempt: attempt + 1,
+        };
+        if (attempt >= retries || this.#abort.signal.aborted) {
+          this.#count(delivery.event, 'failure');
+          this.#log.error(context, 'hook delivery failed; retries used up, the event is lost');
+          return;
+        }
+        this.#count(delivery.event, 'retry');
+        this.#log.warn(context, 'hook delivery failed; retrying');
+        const delay = Math.min(maxBackoffMs, retryDelay * 2 ** attempt);
+        await sleep(delay, this.#abort.signal);
+      }
+    }
+  }
+
+  #count(event: HookEvent, result: string): void {
+    this.#metrics.hookDeliveries.inc({
+      route: this.#route,
+      sink: this.#sink.name,
+      event: event.Type,
+      result,
+    });
+  }
+
+  #publishDepth(): void {
+    this.#metrics.hookQueued.set({ route: this.#route, sink: this.#sink.name }, this.pending);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}

@@ -1,0 +1,165 @@
+import type { Logger } from 'pino';
+import type { HookConfig } from '../config/schema/hooks.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { DeliveryQueue } from './delivery-queue.ts';
+import { AmqpHookSink } from './sinks/amqp.ts';
+import { FileHookSink } from './sinks/file.ts';
+import { HttpHookSink } from './sinks/http.ts';
+import { HookRefusal, type HookSink } from './sinks/sink.ts';
+import type {
+  HookEvent,
+  HookEventType,
+  HookHttpRequest,
+  HookResponse,
+  HookRunner,
+  HookUpload,
+} from './types.ts';
+
+const observableEvents = new Set<HookEventType>(['post-create', 'post-finish', 'post-terminate']);
+
+/** What a pre-* hook that failed (and may not be skipped) answers: the client should retry. */
+const unavailableAnswer: HookResponse = {
+  RejectUpload: true,
+  RejectTermination: true,
+  HTTPResponse: {
+    StatusCode: 503,
+    Body: 'TUSGATE_ERR_HOOK_UNAVAILABLE: hook receiver unavailable\n',
+    Header: { 'Retry-After': '5' },
+  },
+};
+
+interface SinkEntry {
+  sink: HookSink;
+  events: ReadonlySet<HookEventType>;
+  queue: DeliveryQueue;
+}
+
+/** A route's hooks: its sinks in config order, each with its own events and delivery queue. */
+export class RouteHookRunner implements HookRunner {
+  readonly #route: string;
+  readonly #log: Logger;
+  readonly #metrics: Metrics;
+  readonly #entries: SinkEntry[];
+
+  constructor(route: string, configs: HookConfig[], deps: { log: Logger; metrics: Metrics }) {
+    this.#route = route;
+    this.#log = deps.log.child({ route });
+    this.#metrics = deps.metrics;
+    this.#entries = configs.map((config, index) => {
+      const sink = createSink(config, `${config.type}#${index}`);
+      return {
+        sink,
+        events: new Set(config.events),
+        queue: new DeliveryQueue(sink, route, { log: this.#log, metrics: deps.metrics }),
+      };
+    });
+  }
+
+  wants(type: HookEventType): boolean {
+    return this.#entries.some((entry) => entry.events.has(type));
+  }
+
+  /**
+   * Runs the sinks listening for a pre-* event one after the other. A refusal ends the round and
+   * is the answer; otherwise ChangeFileInfo and HTTPResponse of all sinks merge, later ones
+   * winning. A failing sink refuses with a 503 unless its `onError` is `allow`.
+   */
+  async pre(
+    type: HookEventType,
+    upload: HookUpload,
+    request: HookHttpRequest,
+  ): Promise<HookResponse> {
+    const event: HookEvent = { Type: type, Event: { Upload: upload, HTTPRequest: request } };
+    let merged: HookResponse = {};
+    for (const { sink, events } of this.#entries) {
+      if (!events.has(type)) continue;
+      let answer: HookResponse;
+      try {
+        answer = await sink.send(event, request.Header);
+      } catch (error) {
+        if (error instanceof HookRefusal) {
+          this.#count(sink, type, 'refused');
+          return error.answer;
+        }
+        this.#count(sink, type, 'failure');
+        this.#log.error(
+          { err: error, sink: sink.name, event: type, uploadId: upload.ID },
+          'pre-hook failed',
+        );
+        if (sink.config.onError === 'reject' && type !== 'pre-finish') return unavailableAnswer;
+        continue;
+      }
+      const refused =
+        (type === 'pre-create' && answer.RejectUpload === true) ||
+        (type === 'pre-terminate' && answer.RejectTermination === true);
+      this.#count(sink, type, refused ? 'refused' : 'success');
+      if (refused) return answer;
+      merged = mergeAnswers(merged, answer);
+    }
+    return merged;
+  }
+
+  post(
+    type: HookEventType,
+    upload: HookUpload,
+    request: HookHttpRequest,
+    onAnswer?: (answer: HookResponse) => void,
+  ): void {
+    const event: HookEvent = { Type: type, Event: { Upload: upload, HTTPRequest: request } };
+    for (const { events, queue } of this.#entries) {
+      if (events.has(type)) queue.push({ event, headers: request.Header, onAnswer });
+    }
+  }
+
+  observed(type: HookEventType, upload: HookUpload, request: HookHttpRequest): void {
+    if (!observableEvents.has(type)) return;
+    const event: HookEvent = {
+      Type: type,
+      Event: { Upload: upload, HTTPRequest: request },
+      Observed: true,
+    };
+    for (const { sink, events, queue } of this.#entries) {
+      if (sink.config.observeLegacy && events.has(type)) {
+        queue.push({ event, headers: request.Header });
+      }
+    }
+  }
+
+  /** Delivers what is queued (up to `deadlineMs`), then closes the sinks. */
+  async close(deadlineMs = 5_000): Promise<void> {
+    const lost = await Promise.all(this.#entries.map(({ queue }) => queue.drain(deadlineMs)));
+    const total = lost.reduce((sum, count) => sum + count, 0);
+    if (total > 0) this.#log.error({ events: total }, 'hook events still undelivered at close');
+    await Promise.allSettled(this.#entries.map(({ sink }) => sink.close()));
+  }
+
+  #count(sink: HookSink, event: HookEventType, result: string): void {
+    this.#metrics.hookDeliveries.inc({ route: this.#route, sink: sink.name, event, result });
+  }
+}
+
+function createSink(config: HookConfig, name: string): HookSink {
+  switch (config.type) {
+    case 'http':
+      return new HttpHookSink(config, name);
+    case 'amqp':
+      return new AmqpHookSink(config, name);
+    case 'file':
+      return new FileHookSink(config, name);
+  }
+}
+
+function mergeAnswers(into: HookResponse, answer: HookResponse): HookResponse {
+  const merged: HookResponse = { ...into };
+  if (answer.ChangeFileInfo) {
+    merged.ChangeFileInfo = { ...into.ChangeFileInfo, ...answer.ChangeFileInfo };
+  }
+  if (answer.HTTPResponse) {
+    merged.HTTPResponse = {
+      ...into.HTTPResponse,
+      ...answer.HTTPResponse,
+      Header: { ...into.HTTPResponse?.Header, ...answer.HTTPResponse.Header },
+    };
+  }
+  return merged;
+}
