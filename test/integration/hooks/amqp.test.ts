@@ -138,6 +138,7 @@ describe('AMQP hooks on RabbitMQ', () => {
       ids.push(result.url.slice(result.url.lastIndexOf('/') + 1));
     }
     await json.reconnect();
+    await celery.reconnect();
     for (const id of ids) {
       await eventually(
         () => hooksFor(json, id).some((hook) => hook.Type === 'post-finish'),
