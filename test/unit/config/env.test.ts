@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { substituteEnv } from '../../../src/config/env.ts';
 import type { ConfigIssue } from '../../../src/errors.ts';
 
-test('substitutes ${VAR} and ${VAR:-default} in nested string values only', () => {
+test('substitutes ${VAR} and ${VAR:-default} in nested string values, leaving other types', () => {
   const issues: ConfigIssue[] = [];
   const result = substituteEnv(
     { a: 'x-${ONE}-y', list: ['${TWO:-fallback}', 3, true], deep: { b: '$${literal}' } },
@@ -28,4 +28,19 @@ test('a substituted value cannot change the document structure', () => {
     url: string;
   };
   assert.equal(result.url, 'x\nroutes: []');
+});
+
+test('map keys are substituted too (static tokens are written "${TOKEN}": principal)', () => {
+  const issues: ConfigIssue[] = [];
+  const result = substituteEnv(
+    { tokens: { '${TOKEN}': 'alice' } },
+    { TOKEN: 'secret-token' },
+    issues,
+  );
+  assert.deepEqual(result, { tokens: { 'secret-token': 'alice' } });
+  const missing: ConfigIssue[] = [];
+  substituteEnv({ tokens: { '${UNSET}': 'alice' } }, {}, missing);
+  assert.deepEqual(missing, [
+    { path: 'tokens.${UNSET}', message: 'environment variable UNSET is not set' },
+  ]);
 });
