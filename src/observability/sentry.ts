@@ -1,15 +1,6 @@
-import {
-  defaultStackParser,
-  linkedErrorsIntegration,
-  makeNodeTransport,
-  NodeClient,
-  nodeContextIntegration,
-  Scope,
-} from '@sentry/node';
 import type { Logger } from 'pino';
 import type { SentryConfig } from '../config/schema/sentry.ts';
-import { version } from '../version.ts';
-import { createScrubber } from './scrub.ts';
+import type { SentryClient } from './sentry-client.ts';
 
 /** Tags that say where an error happened; never ids, users or paths. */
 export interface ErrorTags {
@@ -46,9 +37,10 @@ export interface ErrorReporterOptions {
 }
 
 /**
- * A Sentry client of this gateway's own (not the global one: tests run several gateways in one
- * process). Only the integrations an error report needs: no tracing, no HTTP instrumentation on
- * the upload path, no breadcrumbs that could carry request data.
+ * Reports to Sentry when a DSN is configured (or in SENTRY_DSN). @sentry/node is loaded only
+ * then, in the background: it is the largest module tusgate could load, and every byte of heap
+ * makes the garbage collections an upload's buffers cause slower. Events raised while it loads
+ * wait for it (a few at most).
  */
 export function createErrorReporter(
   config: SentryConfig,
@@ -57,35 +49,26 @@ export function createErrorReporter(
 ): ErrorReporter {
   const dsn = config.dsn ?? (options.env ?? process.env).SENTRY_DSN;
   if (!dsn) return noErrorReporter;
-  const scrub = createScrubber({ metadata: config.scrubMetadata, secrets: options.secrets });
-  const client = new NodeClient({
-    dsn,
-    environment: config.environment,
-    release: config.release ?? `tusgate@${version}`,
-    sampleRate: config.sampleRate,
-    transport: makeNodeTransport,
-    stackParser: defaultStackParser,
-    integrations: [linkedErrorsIntegration(), nodeContextIntegration()],
-    maxBreadcrumbs: 0,
-    beforeSend: (event) => scrub(event),
-  });
-  const scope = new Scope();
-  scope.setClient(client);
-  try {
-    client.init();
-  } catch (error) {
-    log.error({ err: error }, 'Sentry could not start; errors go to the log only');
-    return noErrorReporter;
-  }
-  log.info({ environment: config.environment }, 'Sentry error reporting on');
-
-  const withTags = (tags: ErrorTags | undefined) => {
-    const eventScope = scope.clone();
-    for (const [key, value] of Object.entries(tags ?? {})) {
-      if (value !== undefined) eventScope.setTag(key === 'requestId' ? 'request_id' : key, value);
-    }
-    return eventScope;
+  let client: SentryClient | undefined;
+  let loaded = false;
+  let waiting: ((client: SentryClient) => void)[] = [];
+  const ready = import('./sentry-client.ts')
+    .then((module) => module.startSentryClient(dsn, config, log, options))
+    .catch((error: unknown) => {
+      log.error({ err: error }, 'Sentry could not start; errors go to the log only');
+      return undefined;
+    })
+    .then((started) => {
+      client = started;
+      loaded = true;
+      if (started) for (const send of waiting) send(started);
+      waiting = [];
+    });
+  const withClient = (send: (client: SentryClient) => void) => {
+    if (client) send(client);
+    else if (!loaded && waiting.length < 100) waiting.push(send);
   };
+
   // A backend that is down fails every request: one event per kind of failure per window is
   // enough to page someone, thousands would only burn the Sentry quota.
   const lastSent = new Map<string, number>();
@@ -102,14 +85,16 @@ export function createErrorReporter(
     enabled: true,
     report: (error, tags) => {
       if (throttled(error, tags)) return;
-      withTags(tags).captureException(error);
+      withClient((sentry) => sentry.exception(error, tags));
     },
-    message: (text, tags) => {
-      withTags(tags).captureMessage(text, 'error');
+    message: (text, tags) => withClient((sentry) => sentry.message(text, tags)),
+    flush: async (timeoutMs = 2000) => {
+      await ready;
+      return client ? client.flush(timeoutMs) : true;
     },
-    flush: async (timeoutMs = 2000) => client.flush(timeoutMs),
     close: async (timeoutMs = 2000) => {
-      await client.close(timeoutMs);
+      await ready;
+      await client?.close(timeoutMs);
     },
   };
 }
