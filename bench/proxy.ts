@@ -137,7 +137,7 @@ export async function runProxyBenchmark(): Promise<void> {
   ]);
   const header = [
     'target',
-    '1 GiB MiB/s',
+    `1×${largeBytes / 2 ** 20} MiB MiB/s`,
     'hop CPU s/GiB',
     `${concurrent}× MiB/s`,
     'hop CPU s/GiB',
@@ -161,7 +161,7 @@ export async function runProxyBenchmark(): Promise<void> {
     const manyRatio = r.many.mibPerSecond / direct.many.mibPerSecond;
     const addedP99 = r.head && direct.head ? r.head.p99Ms - direct.head.p99Ms : undefined;
     console.log(
-      `  ${r.name}: 1 GiB ${largeRatio.toFixed(2)}×, ${concurrent}× ${manyRatio.toFixed(2)}×` +
+      `  ${r.name}: 1×${largeBytes / 2 ** 20} MiB ${largeRatio.toFixed(2)}×, ${concurrent}× ${manyRatio.toFixed(2)}×` +
         (addedP99 === undefined
           ? ''
           : `, HEAD p99 +${addedP99.toFixed(2)} ms, req/s ${((r.head?.requestsPerSecond ?? 0) / (direct.head?.requestsPerSecond ?? 1)).toFixed(2)}×`),
