@@ -215,11 +215,14 @@ export class Gateway {
     this.log.info({ routes: config.routes.map((route) => route.name) }, 'configuration reloaded');
   }
 
-  /** Reloads from a file; an invalid file is refused with a log line and the old config stays. */
+  /**
+   * Reloads from a file. A file that does not validate, or whose tokens file or keys cannot be
+   * read, is refused with a log line and a metric; the running config stays.
+   */
   async reloadFromFile(file: string): Promise<boolean> {
-    let config: Config;
     try {
-      config = await loadConfigFile(file);
+      this.reload(await loadConfigFile(file));
+      return true;
     } catch (error) {
       this.metrics.configReloads.inc({ result: 'failure' });
       const issues = error instanceof ConfigError ? error.issues : undefined;
@@ -229,18 +232,6 @@ export class Gateway {
       );
       return false;
     }
-    try {
-      this.reload(config);
-    } catch (error) {
-      this.metrics.configReloads.inc({ result: 'failure' });
-      const issues = error instanceof ConfigError ? error.issues : undefined;
-      this.log.error(
-        { file, issues, err: issues ? undefined : error },
-        'configuration reload refused; the previous configuration stays in effect',
-      );
-      return false;
-    }
-    return true;
   }
 
   private async closeRuntime(runtime: Runtime): Promise<void> {

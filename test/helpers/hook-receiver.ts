@@ -1,30 +1,9 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { HookEvent } from '../../src/hooks/types.ts';
 
-export interface ReceivedHook {
-  Type: string;
-  Event: {
-    Upload: {
-      ID: string;
-      Size: number;
-      SizeIsDeferred: boolean;
-      Offset: number;
-      MetaData: Record<string, string>;
-      IsPartial: boolean;
-      IsFinal: boolean;
-      PartialUploads: string[] | null;
-      Storage: Record<string, string> | null;
-    };
-    HTTPRequest: {
-      Method: string;
-      URI: string;
-      RemoteAddr: string;
-      Header: Record<string, string[]>;
-    };
-  };
-  Observed?: boolean;
-  headers: IncomingHttpHeaders;
-}
+/** A hook as a receiver gets it: tusd's JSON, and the headers of the hook request. */
+export type ReceivedHook = HookEvent & { headers: IncomingHttpHeaders };
 
 export interface HookReceiver {
   url: string;

@@ -101,7 +101,7 @@ describe('HTTP hooks', () => {
     // pre-create runs before the id is final; its ID is the proposed one.
     await eventually(() => eventsOf(id).some((hook) => hook.Type === 'post-finish'));
     const types = eventsOf(id).map((hook) => hook.Type);
-    const order = ['pre-create', 'post-create', 'post-receive', 'pre-finish', 'post-finish'];
+    const order: typeof types = ['pre-create', 'post-create', 'post-receive', 'pre-finish', 'post-finish'];
     const firstSeen = order.map((type) => types.indexOf(type));
     assert.ok(
       firstSeen.every((index) => index >= 0),
