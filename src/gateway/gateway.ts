@@ -65,6 +65,8 @@ export class Gateway {
   private listening = false;
   private healthTimer: NodeJS.Timeout | undefined;
   private canaries = new Map<string, CanaryController>();
+  /** Hook runners by route, kept across reloads that leave a route's hooks unchanged. */
+  private hookRunnersByRoute = new Map<string, { key: string; runner: RouteHookRunner }>();
 
   constructor(config: Config, options: GatewayOptions) {
     this.config = config;
@@ -238,8 +240,10 @@ export class Gateway {
     const results = await Promise.allSettled([
       ...runtime.backends.map(({ backend }) => backend.close()),
       ...runtime.authenticators.map(async (authenticator) => authenticator.close?.()),
-      // Queued post-* events get a last chance to go out.
-      ...runtime.hookRunners.map((runner) => runner.close()),
+      // Runners the current config still uses stay; the others' queued events get a last chance.
+      ...runtime.hookRunners
+        .filter((runner) => runtime === this.runtime || !this.runtime.hookRunners.includes(runner))
+        .map((runner) => runner.close()),
     ]);
     for (const result of results) {
       if (result.status === 'rejected') {
@@ -307,17 +311,25 @@ export class Gateway {
   private buildRuntime(config: Config, authenticators: (Authenticator | null)[]): Runtime {
     const all: { route: string; backend: Backend }[] = [];
     const canaries = new Map<string, CanaryController>();
-    const hookRunners: HookRunner[] = [];
+    const hookRunners = new Map<string, { key: string; runner: RouteHookRunner }>();
     const routes: CompiledRoute[] = config.routes.map((routeConfig, index) => {
       const authenticator = authenticators[index] ?? null;
-      const hooks =
-        routeConfig.hooks.length > 0
-          ? new RouteHookRunner(routeConfig.name, routeConfig.hooks, {
-              log: this.log,
-              metrics: this.metrics,
-            })
-          : noHooks;
-      if (hooks !== noHooks) hookRunners.push(hooks);
+      let hooks: HookRunner = noHooks;
+      if (routeConfig.hooks.length > 0) {
+        // Unchanged hooks keep their runner, so events queued for a receiver that is down
+        // survive a reload.
+        const key = JSON.stringify(routeConfig.hooks);
+        const previous = this.hookRunnersByRoute.get(routeConfig.name);
+        const runner =
+          previous?.key === key
+            ? previous.runner
+            : new RouteHookRunner(routeConfig.name, routeConfig.hooks, {
+                log: this.log,
+                metrics: this.metrics,
+              });
+        hookRunners.set(routeConfig.name, { key, runner });
+        hooks = runner;
+      }
       const backends = new Map<string, Backend>();
       for (const [name, backendConfig] of Object.entries(routeConfig.backends)) {
         const backend = createBackend(routeConfig, name, backendConfig, {
@@ -351,10 +363,11 @@ export class Gateway {
       });
     });
     this.canaries = canaries;
+    this.hookRunnersByRoute = hookRunners;
     return {
       routes,
       authenticators: authenticators.filter((item) => item !== null),
-      hookRunners,
+      hookRunners: [...hookRunners.values()].map(({ runner }) => runner),
       trustedProxies: new Set(config.server.trustedProxies),
       backends: all,
       active: 0,
