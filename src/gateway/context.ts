@@ -20,8 +20,14 @@ export interface RequestContext {
   backendName?: string;
   /** An id the backend created (POST), for logs and hooks. */
   createdUploadId?: string;
-  /** A proxy backend calls this as soon as it learns the id of an upload it created. */
-  onUploadCreated?: (id: string) => void;
+  /**
+   * A proxy backend calls this as soon as it learns the id of an upload it created; the 201 goes
+   * to the client once the returned promise settles, so the upload's owner and backend are on
+   * record (in Redis, for every replica) before the client can send its next request.
+   */
+  onUploadCreated?: (id: string) => Promise<void> | undefined;
+  /** Settles once a proxied creation is on record (see onUploadCreated). */
+  creationRecorded?: Promise<void>;
   /** Declared length of a proxied upload, from its creation request (kept in the affinity table). */
   uploadLength?: number | null;
   /** Headers pre-create or pre-finish hooks asked to add to this request's answer. */

@@ -104,7 +104,7 @@ export class Gateway {
       selectBackend: (route, req, ctx) =>
         selectBackend(route, req, ctx, { affinity: this.affinity }),
       onCreated: (ctx, backend, id) => {
-        this.affinity
+        const recorded = this.affinity
           .set(id, {
             backend: backend.name,
             principal: ctx.principal,
@@ -113,6 +113,11 @@ export class Gateway {
           .catch((error: unknown) =>
             ctx.log.error({ err: error, uploadId: id }, 'could not record upload affinity'),
           );
+        // A slow store must not hold the answer for long: the upload exists either way.
+        return Promise.race([
+          recorded,
+          new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref()),
+        ]);
       },
     });
     const server = config.server;

@@ -35,10 +35,10 @@ export interface PipelineDeps {
     ctx: RequestContext,
   ) => Promise<Backend>;
   /**
-   * Called (synchronously) when a proxied backend created an upload, before the client sees the
-   * 201, so the affinity entry exists before the client's next request can arrive.
+   * Called when a proxied backend created an upload; the client sees the 201 once the returned
+   * promise settles, so the affinity entry exists before the client's next request can arrive.
    */
-  onCreated?: (ctx: RequestContext, backend: Backend, id: string) => void;
+  onCreated?: (ctx: RequestContext, backend: Backend, id: string) => Promise<void>;
 }
 
 /**

@@ -21,6 +21,8 @@ export interface ForwardOptions {
   body: IncomingMessage | null;
   idleTimeoutMs: number;
   rewriteHeaders: (status: number, headers: IncomingHttpHeaders) => OutgoingHttpHeaders;
+  /** Something that must settle before the client sees the response (a creation on record). */
+  beforeResponse?: () => Promise<void> | undefined;
   onError: (error: TusgateError) => void;
   onResponseBytes: (count: number) => void;
   onRequestBytes: (count: number) => void;
@@ -51,6 +53,8 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
   private finished = false;
   private requestBodyDone: boolean;
   private waitingForClientDrain = false;
+  /** Set while the response waits on `beforeResponse`; later events queue behind it. */
+  private gate: Promise<void> | undefined;
   private readonly watchdog: NodeJS.Timeout;
   private readonly options: ForwardOptions;
 
@@ -91,10 +95,28 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     this.watchdog.refresh();
     const { res } = this.options;
     if (res.destroyed) return;
-    res.writeHead(statusCode, this.options.rewriteHeaders(statusCode, headers));
+    const rewritten = this.options.rewriteHeaders(statusCode, headers);
+    const ready = this.options.beforeResponse?.();
+    if (!ready) {
+      res.writeHead(statusCode, rewritten);
+      return;
+    }
+    this.gate = ready.then(() => {
+      this.gate = undefined;
+      if (!res.destroyed && !res.headersSent) res.writeHead(statusCode, rewritten);
+    });
   }
 
   onResponseData(controller: DispatchController, chunk: Buffer): void {
+    const gate = this.gate;
+    if (gate) {
+      controller.pause();
+      void gate.then(() => {
+        this.onResponseData(controller, chunk);
+        if (!this.waitingForClientDrain) controller.resume();
+      });
+      return;
+    }
     this.watchdog.refresh();
     const { res } = this.options;
     this.options.onResponseBytes(chunk.length);
@@ -110,6 +132,10 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    if (this.gate) {
+      void this.gate.then(() => this.onResponseEnd());
+      return;
+    }
     const { res } = this.options;
     res.end();
     this.finish({ kind: 'response', status: res.statusCode });

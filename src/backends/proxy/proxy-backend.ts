@@ -113,6 +113,7 @@ export class ProxyBackend implements Backend {
         body,
         idleTimeoutMs: this.config.idleTimeout,
         rewriteHeaders,
+        beforeResponse: () => ctx.creationRecorded,
         onError,
         onRequestBytes: (count) => {
           ctx.bytesReceived += count;
@@ -142,7 +143,7 @@ export class ProxyBackend implements Backend {
         headers.location = mapped;
         if (status === 201) {
           ctx.createdUploadId = mapped.slice(mapped.lastIndexOf('/') + 1);
-          ctx.onUploadCreated?.(ctx.createdUploadId);
+          ctx.creationRecorded = ctx.onUploadCreated?.(ctx.createdUploadId);
         }
       } else {
         ctx.log.warn({ backend: this.name }, 'backend sent a Location outside its base path');

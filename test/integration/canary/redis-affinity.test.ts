@@ -77,3 +77,60 @@ test('two gateways sharing Redis send every request of an upload to the same bac
   }
   assert.ok(onB.size > 0 && onB.size < 20, `${onB.size} of 20 on the canary`);
 });
+
+test('a proxied creation is on record in Redis before its 201 reaches the client', {
+  timeout: 60_000,
+}, async (t) => {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  assert.equal(await redis.ping(), 'PONG', 'Redis must run on 127.0.0.1:6379');
+  const keyPrefix = `tusgate-test:${randomBytes(4).toString('hex')}:`;
+  const cleanups: (() => Promise<unknown>)[] = [];
+  t.after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+    const keys = await redis.keys(`${keyPrefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
+  });
+  const tusd = await startTusd();
+  cleanups.push(() => tusd.stop());
+  const config = {
+    affinity: { redis: redisUrl, keyPrefix },
+    routes: [
+      {
+        name: 'uploads',
+        match: { pathPrefix: '/files/' },
+        auth: { type: 'static', tokens: { 'alice-token-0001': 'alice', 'bob-token-00001': 'bob' } },
+        backends: { tusd: { type: 'tusd', url: tusd.url } },
+      },
+    ],
+  };
+  const gateways = [await startGatewayProcess(config), await startGatewayProcess(config)];
+  cleanups.push(() => Promise.all(gateways.map((gw) => gw.stop())));
+  const [first, second] = gateways as [(typeof gateways)[0], (typeof gateways)[0]];
+  // Warm both gateways' Redis connections, then hold every Redis write for a while.
+  for (const gw of gateways) {
+    await fetch(`${gw.url}/files/0123456789abcdef`, {
+      method: 'HEAD',
+      headers: { ...tus, Authorization: 'Bearer alice-token-0001' },
+    });
+  }
+  await redis.call('CLIENT', 'PAUSE', '400', 'WRITE');
+  const created = await fetch(`${first.url}/files/`, {
+    method: 'POST',
+    headers: { ...tus, Authorization: 'Bearer alice-token-0001', 'Upload-Length': '5' },
+  });
+  assert.equal(created.status, 201);
+  const path = new URL(created.headers.get('location')!).pathname;
+  // Straight to the other replica: Bob must not see Alice's upload, Alice must. Had the 201 left
+  // before the Redis write, the owner would be unknown there and Bob would get a 200.
+  const bob = await fetch(`${second.url}${path}`, {
+    method: 'HEAD',
+    headers: { ...tus, Authorization: 'Bearer bob-token-00001' },
+  });
+  assert.equal(bob.status, 404);
+  const alice = await fetch(`${second.url}${path}`, {
+    method: 'HEAD',
+    headers: { ...tus, Authorization: 'Bearer alice-token-0001' },
+  });
+  assert.equal(alice.status, 200);
+});
