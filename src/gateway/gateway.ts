@@ -323,7 +323,7 @@ export class Gateway {
       if (routeConfig.hooks.length > 0) {
         // Unchanged hooks keep their runner, so events queued for a receiver that is down
         // survive a reload.
-        const key = JSON.stringify(routeConfig.hooks);
+        const key = JSON.stringify([routeConfig.hooks, config.hookJournal]);
         const previous = this.hookRunnersByRoute.get(routeConfig.name);
         const runner =
           previous?.key === key
@@ -331,6 +331,7 @@ export class Gateway {
             : new RouteHookRunner(routeConfig.name, routeConfig.hooks, {
                 log: this.log,
                 metrics: this.metrics,
+                journalDir: config.hookJournal,
               });
         hookRunners.set(routeConfig.name, { key, runner });
         hooks = runner;

@@ -7,6 +7,15 @@ interface Delivery {
   event: HookEvent;
   headers: Record<string, string[]>;
   onAnswer?: (answer: HookResponse) => void;
+  /** Its record in the journal, when the route keeps one. */
+  journalId?: number;
+}
+
+/** The journal as one sink's queue sees it. */
+export interface SinkJournal {
+  record(event: HookEvent, headers: Record<string, string[]>): number;
+  done(id: number): void;
+  idle(): void;
 }
 
 const maxQueued = 10_000;
@@ -29,12 +38,18 @@ export class DeliveryQueue {
   #closed = false;
   readonly #idleWaiters: (() => void)[] = [];
   readonly #abort = new AbortController();
+  readonly #journal: SinkJournal | undefined;
 
-  constructor(sink: HookSink, route: string, deps: { log: Logger; metrics: Metrics }) {
+  constructor(
+    sink: HookSink,
+    route: string,
+    deps: { log: Logger; metrics: Metrics; journal?: SinkJournal },
+  ) {
     this.#sink = sink;
     this.#route = route;
     this.#log = deps.log;
     this.#metrics = deps.metrics;
+    this.#journal = deps.journal;
   }
 
   get pending(): number {
@@ -42,12 +57,17 @@ export class DeliveryQueue {
   }
 
   push(delivery: Delivery): void {
+    if (this.#journal && delivery.journalId === undefined) {
+      delivery.journalId = this.#journal.record(delivery.event, delivery.headers);
+    }
     if (this.#closed) {
-      this.#count(delivery.event, 'dropped');
+      // Journaled events go out at the next start; without a journal this one is lost.
+      if (!this.#journal) this.#count(delivery.event, 'dropped');
       return;
     }
     if (this.#queue.length >= maxQueued) {
       const dropped = this.#queue.shift() as Delivery;
+      this.#settle(dropped);
       this.#count(dropped.event, 'dropped');
       this.#log.error(
         {
@@ -91,7 +111,10 @@ export class DeliveryQueue {
         this.#running--;
         this.#busyUploads.delete(uploadId);
         this.#publishDepth();
-        if (this.pending === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
+        if (this.pending === 0) {
+          this.#journal?.idle();
+          for (const resolve of this.#idleWaiters.splice(0)) resolve();
+        }
         this.#next();
       });
     }
@@ -102,6 +125,7 @@ export class DeliveryQueue {
     for (let attempt = 0; ; attempt++) {
       try {
         const answer = await this.#sink.send(delivery.event, delivery.headers);
+        this.#settle(delivery);
         this.#count(delivery.event, 'success');
         delivery.onAnswer?.(answer);
         return;
@@ -113,7 +137,15 @@ export class DeliveryQueue {
           uploadId: delivery.event.Event.Upload.ID,
           attempt: attempt + 1,
         };
+        if (this.#abort.signal.aborted && this.#journal) {
+          this.#log.warn(
+            context,
+            'hook delivery stopped at close; it is retried at the next start',
+          );
+          return;
+        }
         if (attempt >= retries || this.#abort.signal.aborted) {
+          this.#settle(delivery);
           this.#count(delivery.event, 'failure');
           this.#log.error(context, 'hook delivery failed; retries used up, the event is lost');
           return;
@@ -124,6 +156,11 @@ export class DeliveryQueue {
         await sleep(delay, this.#abort.signal);
       }
     }
+  }
+
+  /** Delivered or given up: the journal owes it no more. */
+  #settle(delivery: Delivery): void {
+    if (delivery.journalId !== undefined) this.#journal?.done(delivery.journalId);
   }
 
   #count(event: HookEvent, result: string): void {

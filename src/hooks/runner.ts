@@ -1,7 +1,11 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { HookConfig } from '../config/schema/hooks.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { DeliveryQueue } from './delivery-queue.ts';
+import { HookJournal, type JournalEntry } from './journal.ts';
 import { AmqpHookSink } from './sinks/amqp.ts';
 import { FileHookSink } from './sinks/file.ts';
 import { HttpHookSink } from './sinks/http.ts';
@@ -40,19 +44,57 @@ export class RouteHookRunner implements HookRunner {
   readonly #log: Logger;
   readonly #metrics: Metrics;
   readonly #entries: SinkEntry[];
+  readonly #journal: HookJournal | undefined;
 
-  constructor(route: string, configs: HookConfig[], deps: { log: Logger; metrics: Metrics }) {
+  constructor(
+    route: string,
+    configs: HookConfig[],
+    deps: { log: Logger; metrics: Metrics; journalDir?: string },
+  ) {
     this.#route = route;
     this.#log = deps.log.child({ route });
     this.#metrics = deps.metrics;
+    let pending: JournalEntry[] = [];
+    if (deps.journalDir) {
+      // One journal per route and hooks config: after a restart it replays to the same sinks.
+      const name = `${route}-${createHash('sha256').update(JSON.stringify(configs)).digest('hex').slice(0, 12)}`;
+      try {
+        ({ journal: this.#journal, pending } = HookJournal.open(deps.journalDir, name));
+        warnAboutOrphans(deps.journalDir, route, name, this.#log);
+      } catch (error) {
+        this.#log.error(
+          { err: error, dir: deps.journalDir },
+          'hook journal unavailable: post-* events are kept in memory only',
+        );
+      }
+    }
+    const journal = this.#journal;
     this.#entries = configs.map((config, index) => {
       const sink = createSink(config, `${config.type}#${index}`);
       return {
         sink,
         events: new Set(config.events),
-        queue: new DeliveryQueue(sink, route, { log: this.#log, metrics: deps.metrics }),
+        queue: new DeliveryQueue(sink, route, {
+          log: this.#log,
+          metrics: deps.metrics,
+          journal: journal && {
+            record: (event, headers) => journal.record(index, event, headers),
+            done: (id) => journal.done(id),
+            idle: () => journal.idle(),
+          },
+        }),
       };
     });
+    if (pending.length > 0) {
+      this.#log.info({ events: pending.length }, 'replaying hook events owed before the restart');
+    }
+    for (const entry of pending) {
+      this.#entries[entry.sink]?.queue.push({
+        event: entry.event,
+        headers: entry.headers,
+        journalId: entry.id,
+      });
+    }
   }
 
   wants(type: HookEventType): boolean {
@@ -129,8 +171,16 @@ export class RouteHookRunner implements HookRunner {
   async close(deadlineMs = 5_000): Promise<void> {
     const lost = await Promise.all(this.#entries.map(({ queue }) => queue.drain(deadlineMs)));
     const total = lost.reduce((sum, count) => sum + count, 0);
-    if (total > 0) this.#log.error({ events: total }, 'hook events still undelivered at close');
+    if (total > 0 && this.#journal) {
+      this.#log.warn(
+        { events: total, journal: this.#journal.file },
+        'hook events owed; sent at the next start',
+      );
+    } else if (total > 0) {
+      this.#log.error({ events: total }, 'hook events still undelivered at close are lost');
+    }
     await Promise.allSettled(this.#entries.map(({ sink }) => sink.close()));
+    this.#journal?.close();
   }
 
   #count(sink: HookSink, event: HookEventType, result: string): void {
@@ -162,4 +212,21 @@ function mergeAnswers(into: HookResponse, answer: HookResponse): HookResponse {
     };
   }
   return merged;
+}
+
+/** Journals of this route under another hooks config: their events wait for that config. */
+function warnAboutOrphans(dir: string, route: string, current: string, log: Logger): void {
+  const others = readdirSync(dir).filter(
+    (file) =>
+      file.startsWith(`${route}-`) &&
+      file.endsWith('.jsonl') &&
+      file !== `${current}.jsonl` &&
+      statSync(join(dir, file)).size > 0,
+  );
+  if (others.length > 0) {
+    log.warn(
+      { journals: others, dir },
+      'hook journals of an earlier hooks config of this route; their events are sent only if that config returns',
+    );
+  }
 }

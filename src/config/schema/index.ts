@@ -12,6 +12,11 @@ export const configSchema = z
     stores: z.record(name, storeSchema).default({}),
     affinity: affinitySchema.default(() => affinitySchema.parse({})),
     sentry: sentrySchema.default(() => sentrySchema.parse({})),
+    /**
+     * A folder (on a local disk) where post-* hook events wait until delivered, so a restart or
+     * a killed process does not lose them. Without it they wait in memory.
+     */
+    hookJournal: z.string().min(1).optional(),
     routes: z.array(routeSchema).min(1, 'at least one route is required'),
   })
   .superRefine((config, ctx) => {
