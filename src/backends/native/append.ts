@@ -77,17 +77,19 @@ export async function appendBody(
       if (result.readError) return { offset: start, finished: false, clientGone: true };
       throw new TusgateError('TUSGATE_ERR_CHECKSUM_MISMATCH');
     }
+    // Every byte is on disk: finish now, even if the client left or sent more than the upload
+    // holds, or the upload would look complete to its client and never reach the hand-off.
+    const finished = isFinished(info, offset);
+    if (finished) await finishUpload(env, req, ctx, info, handle);
     if (result.readError) {
       ctx.log.info({ uploadId: info.ID, offset }, 'client went away during the body');
-      return { offset, finished: false, clientGone: true };
+      return { offset, finished, clientGone: true };
     }
     if (result.overflowed) {
       throw new TusgateError('TUSGATE_ERR_SIZE_EXCEEDED', {
         message: 'the body is longer than the upload',
       });
     }
-    const finished = isFinished(info, offset);
-    if (finished) await finishUpload(env, req, ctx, info, handle);
     return { offset, finished, clientGone: false };
   } finally {
     await handle.close();

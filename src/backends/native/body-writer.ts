@@ -133,6 +133,10 @@ export function writeBody(
     source.once('end', onEnd);
     source.on('error', onError);
     source.once('close', onClose);
+    // The client may have gone (or the body ended) while the request waited for a lock or a
+    // hook: those events will not come again.
+    if (source.readableEnded) onEnd();
+    else if (source.destroyed) onClose();
   });
 }
 

@@ -44,7 +44,7 @@ export class NativeBackend implements Backend {
           await handleCreate(env, req, res, ctx);
           return;
         case 'HEAD':
-          await handleHead(env, res, ctx, requireId(id));
+          await handleHead(env, req, res, ctx, requireId(id));
           return;
         case 'PATCH':
           await handlePatch(env, req, res, ctx, requireId(id));

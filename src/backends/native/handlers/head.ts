@@ -1,19 +1,32 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '../../../gateway/context.ts';
 import { TUS_VERSION } from '../../../gateway/respond.ts';
 import { formatFinalConcat } from '../concat.ts';
 import type { NativeEnvironment } from '../environment.ts';
+import { finishUpload } from '../finish.ts';
 import { formatUploadMetadata } from '../metadata.ts';
-import { loadUpload } from '../upload-access.ts';
+import { isFinished, loadUpload, withUploadLock } from '../upload-access.ts';
 import { expiresHeader } from './response-headers.ts';
 
 export async function handleHead(
   env: NativeEnvironment,
+  req: IncomingMessage,
   res: ServerResponse,
   ctx: RequestContext,
   id: string,
 ): Promise<void> {
-  const { info, offset } = await loadUpload(env, ctx, id);
+  let { info, offset } = await loadUpload(env, ctx, id);
+  if (isFinished(info, offset) && info.Offset !== info.Size) {
+    // All bytes arrived but the finish step did not complete (a crash, a failed hand-off): mend
+    // it now, since this HEAD may be the last request the client sends.
+    ({ info, offset } = await withUploadLock(env, id, async () => {
+      const current = await loadUpload(env, ctx, id);
+      if (isFinished(current.info, current.offset) && current.info.Offset !== current.info.Size) {
+        await finishUpload(env, req, ctx, current.info);
+      }
+      return current;
+    }));
+  }
   const headers: Record<string, string> = {
     'Tus-Resumable': TUS_VERSION,
     'Cache-Control': 'no-store',
