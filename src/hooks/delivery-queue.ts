@@ -13,7 +13,7 @@ interface Delivery {
 
 /** The journal as one sink's queue sees it. */
 export interface SinkJournal {
-  record(event: HookEvent, headers: Record<string, string[]>): number;
+  record(event: HookEvent, headers: Record<string, string[]>): number | undefined;
   done(id: number): void;
   idle(): void;
 }
@@ -61,8 +61,8 @@ export class DeliveryQueue {
       delivery.journalId = this.#journal.record(delivery.event, delivery.headers);
     }
     if (this.#closed) {
-      // Journaled events go out at the next start; without a journal this one is lost.
-      if (!this.#journal) this.#count(delivery.event, 'dropped');
+      // Journaled events go out at the next start; otherwise this one is lost.
+      if (delivery.journalId === undefined) this.#count(delivery.event, 'dropped');
       return;
     }
     if (this.#queue.length >= maxQueued) {
@@ -137,7 +137,7 @@ export class DeliveryQueue {
           uploadId: delivery.event.Event.Upload.ID,
           attempt: attempt + 1,
         };
-        if (this.#abort.signal.aborted && this.#journal) {
+        if (this.#abort.signal.aborted && delivery.journalId !== undefined) {
           this.#log.warn(
             context,
             'hook delivery stopped at close; it is retried at the next start',

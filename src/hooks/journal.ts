@@ -17,84 +17,159 @@ interface RecordLine {
   h: Record<string, string[]>;
 }
 
-/** Lines after which an idle journal starts over. */
+/** Lines after which a journal that owes nothing starts over. */
 const resetAfterLines = 1_000;
+/** Credentials stay off the disk: replayed events go out without them. */
+const credentialHeaders = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-api-key']);
+/** Journals open in this process, by file: a route's runner and its successor share one. */
+const openJournals = new Map<string, HookJournal>();
 
 /**
  * An append-only file of the post-* events a route's hooks still owe their sinks: a record line
  * when an event is queued, a done line when it was delivered or given up. A process that is
  * killed (or stopped while a receiver is down) finds what it still owed at its next start. Lines
- * are appended synchronously: an event is on file before the request that caused it answers.
- * Put the folder on a local disk.
+ * are appended synchronously, so an event is on file before the request that caused it answers;
+ * put the folder on a local disk. A write that fails turns the journal off (events then wait in
+ * memory only) rather than failing uploads.
  */
 export class HookJournal {
   readonly file: string;
   #fd: number;
   #nextId: number;
   #lines: number;
+  #users = 1;
   #closed = false;
+  readonly #open = new Set<number>();
+  readonly #onFailure: (error: unknown) => void;
 
-  private constructor(file: string, fd: number, nextId: number, lines: number) {
+  private constructor(
+    file: string,
+    fd: number,
+    pending: JournalEntry[],
+    onFailure: (error: unknown) => void,
+  ) {
     this.file = file;
     this.#fd = fd;
-    this.#nextId = nextId;
-    this.#lines = lines;
+    this.#nextId = pending.length + 1;
+    this.#lines = pending.length;
+    for (const entry of pending) this.#open.add(entry.id);
+    this.#onFailure = onFailure;
   }
 
   /**
-   * Opens (or creates) the journal and returns what it still owes. The file is rewritten with
-   * only those entries (write and rename, so a crash leaves the old file or the new one).
+   * Opens (or creates) the journal and returns what it still owes, rewriting the file with only
+   * those entries (write and rename: a crash leaves the old file or the new one). When this
+   * process has it open already, the same journal is shared and nothing is owed to the caller:
+   * its first user is delivering those entries.
    */
-  static open(dir: string, name: string): { journal: HookJournal; pending: JournalEntry[] } {
-    mkdirSync(dir, { recursive: true });
+  static open(
+    dir: string,
+    name: string,
+    onFailure: (error: unknown) => void = () => {},
+  ): { journal: HookJournal; pending: JournalEntry[] } {
     const file = join(dir, `${name}.jsonl`);
+    const shared = openJournals.get(file);
+    if (shared) {
+      shared.#users++;
+      return { journal: shared, pending: [] };
+    }
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     const pending = readPending(file).map((entry, index) => ({ ...entry, id: index + 1 }));
     const compacted = `${file}.tmp`;
-    const fd = openSync(compacted, 'w');
-    for (const entry of pending) writeSync(fd, recordLine(entry));
-    closeSync(fd);
+    const fd = openSync(compacted, 'w', 0o600);
+    try {
+      for (const entry of pending) writeSync(fd, recordLine(entry));
+    } finally {
+      closeSync(fd);
+    }
     renameSync(compacted, file);
-    const journal = new HookJournal(file, openSync(file, 'a'), pending.length + 1, pending.length);
+    const journal = new HookJournal(file, openSync(file, 'a', 0o600), pending, onFailure);
+    openJournals.set(file, journal);
     return { journal, pending };
   }
 
-  record(sink: number, event: HookEvent, headers: Record<string, string[]>): number {
+  /** Records an event for a sink; undefined when the journal is closed or turned off. */
+  record(sink: number, event: HookEvent, headers: Record<string, string[]>): number | undefined {
+    if (this.#closed) return undefined;
     const id = this.#nextId++;
-    this.#append(recordLine({ id, sink, event, headers }));
+    if (!this.#append(recordLine({ id, sink, event, headers }))) return undefined;
+    this.#open.add(id);
     return id;
   }
 
   done(id: number): void {
-    this.#append(`{"d":${id}}\n`);
+    if (this.#open.delete(id)) this.#append(`{"d":${id}}\n`);
   }
 
-  /** Called when nothing is owed: a long journal starts over. */
+  /** Starts a long journal over once it owes nothing (to any sink). */
   idle(): void {
-    if (this.#closed || this.#lines < resetAfterLines) return;
-    closeSync(this.#fd);
-    this.#fd = openSync(this.file, 'w');
-    closeSync(this.#fd);
-    this.#fd = openSync(this.file, 'a');
-    this.#lines = 0;
+    if (this.#closed || this.#open.size > 0 || this.#lines < resetAfterLines) return;
+    try {
+      closeSync(this.#fd);
+      closeSync(openSync(this.file, 'w', 0o600));
+      this.#fd = openSync(this.file, 'a', 0o600);
+      this.#lines = 0;
+    } catch (error) {
+      this.#fail(error);
+    }
   }
 
+  /** Lets go of the journal; the file closes when its last user has. What is owed stays owed. */
   close(): void {
+    if (this.#closed || --this.#users > 0) return;
+    this.#closed = true;
+    openJournals.delete(this.file);
+    closeSync(this.#fd);
+  }
+
+  #append(line: string): boolean {
+    if (this.#closed) return false;
+    try {
+      writeSync(this.#fd, line);
+      this.#lines++;
+      return true;
+    } catch (error) {
+      this.#fail(error);
+      return false;
+    }
+  }
+
+  #fail(error: unknown): void {
     if (this.#closed) return;
     this.#closed = true;
-    closeSync(this.#fd);
-  }
-
-  #append(line: string): void {
-    // After close, what is not done stays owed: it is replayed at the next start.
-    if (this.#closed) return;
-    writeSync(this.#fd, line);
-    this.#lines++;
+    openJournals.delete(this.file);
+    try {
+      closeSync(this.#fd);
+    } catch {
+      // Already unusable.
+    }
+    this.#onFailure(error);
   }
 }
 
 function recordLine(entry: JournalEntry): string {
-  const line: RecordLine = { i: entry.id, s: entry.sink, e: entry.event, h: entry.headers };
+  const line: RecordLine = {
+    i: entry.id,
+    s: entry.sink,
+    e: {
+      ...entry.event,
+      Event: {
+        ...entry.event.Event,
+        HTTPRequest: {
+          ...entry.event.Event.HTTPRequest,
+          Header: withoutCredentials(entry.event.Event.HTTPRequest.Header),
+        },
+      },
+    },
+    h: withoutCredentials(entry.headers),
+  };
   return `${JSON.stringify(line)}\n`;
+}
+
+function withoutCredentials(headers: Record<string, string[]>): Record<string, string[]> {
+  return Object.fromEntries(
+    Object.entries(headers).filter(([name]) => !credentialHeaders.has(name.toLowerCase())),
+  );
 }
 
 /** Entries recorded and not done, in order. A torn last line (a kill mid-write) is skipped. */

@@ -59,7 +59,12 @@ export class RouteHookRunner implements HookRunner {
       // One journal per route and hooks config: after a restart it replays to the same sinks.
       const name = `${route}-${createHash('sha256').update(JSON.stringify(configs)).digest('hex').slice(0, 12)}`;
       try {
-        ({ journal: this.#journal, pending } = HookJournal.open(deps.journalDir, name));
+        ({ journal: this.#journal, pending } = HookJournal.open(deps.journalDir, name, (error) =>
+          this.#log.error(
+            { err: error, dir: deps.journalDir },
+            'hook journal write failed: post-* events of this route now wait in memory only',
+          ),
+        ));
         warnAboutOrphans(deps.journalDir, route, name, this.#log);
       } catch (error) {
         this.#log.error(

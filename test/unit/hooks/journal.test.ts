@@ -29,7 +29,7 @@ test('a reopened journal owes what was recorded and not done, in order, and skip
   try {
     const first = HookJournal.open(dir.path, 'route-abc');
     assert.deepEqual(first.pending, []);
-    const a = first.journal.record(0, event('a'), { 'X-A': ['1'] });
+    const a = first.journal.record(0, event('a'), { 'X-A': ['1'] }) as number;
     first.journal.record(1, event('b'), {});
     first.journal.record(0, event('c'), {});
     first.journal.done(a);
@@ -50,7 +50,9 @@ test('a reopened journal owes what was recorded and not done, in order, and skip
     second.journal.close();
     // After close nothing is written (and nothing throws): owed events stay owed.
     second.journal.done(1);
-    assert.equal(HookJournal.open(dir.path, 'route-abc').pending.length, 3);
+    const third = HookJournal.open(dir.path, 'route-abc');
+    assert.equal(third.pending.length, 3);
+    third.journal.close();
   } finally {
     await dir.remove();
   }
@@ -60,13 +62,49 @@ test('an idle journal that grew long starts over', async () => {
   const dir = await tempDir('tusgate-journal-unit-');
   try {
     const { journal } = HookJournal.open(dir.path, 'route-long');
-    for (let index = 0; index < 600; index++)
-      journal.done(journal.record(0, event(`u${index}`), {}));
+    const owed = journal.record(1, event('owed'), {}) as number;
+    for (let index = 0; index < 600; index++) {
+      journal.done(journal.record(0, event(`u${index}`), {}) as number);
+    }
+    // Sink 1 still owes an event: the file must keep it.
+    journal.idle();
+    assert.notEqual(readFileSync(journal.file, 'utf8'), '');
+    journal.done(owed);
     journal.idle();
     assert.equal(readFileSync(journal.file, 'utf8'), '');
-    journal.done(journal.record(0, event('after'), {}));
+    journal.done(journal.record(0, event('after'), {}) as number);
     journal.close();
-    assert.deepEqual(HookJournal.open(dir.path, 'route-long').pending, []);
+    const reopened = HookJournal.open(dir.path, 'route-long');
+    assert.deepEqual(reopened.pending, []);
+    reopened.journal.close();
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('credentials never reach the disk, and a second open in the process shares the journal', async () => {
+  const dir = await tempDir('tusgate-journal-unit-');
+  try {
+    const first = HookJournal.open(dir.path, 'route-shared');
+    const withCredentials = event('c');
+    withCredentials.Event.HTTPRequest.Header = {
+      Authorization: ['Bearer secret-1'],
+      Cookie: ['galaxysession=secret-2'],
+      'X-Api-Key': ['secret-3'],
+      'Upload-Length': ['1'],
+    };
+    first.journal.record(0, withCredentials, { 'X-Api-Key': ['secret-3'], 'X-Trace': ['t'] });
+    const text = readFileSync(first.journal.file, 'utf8');
+    for (const secret of ['secret-1', 'secret-2', 'secret-3']) assert.ok(!text.includes(secret));
+    assert.ok(text.includes('Upload-Length') && text.includes('X-Trace'));
+
+    const second = HookJournal.open(dir.path, 'route-shared');
+    assert.equal(second.journal, first.journal);
+    assert.deepEqual(second.pending, [], 'its first user delivers what is owed');
+    second.journal.close();
+    assert.equal(first.journal.record(0, event('d'), {}), 2, 'still open for the first user');
+    first.journal.close();
+    assert.equal(first.journal.record(0, event('e'), {}), undefined);
   } finally {
     await dir.remove();
   }
