@@ -65,8 +65,23 @@ export class DeliveryQueue {
       if (delivery.journalId === undefined) this.#count(delivery.event, 'dropped');
       return;
     }
+    if (delivery.event.Type === 'post-receive') {
+      // Progress is only worth its latest value: a newer one replaces one still waiting.
+      const stale = this.#queue.findIndex(
+        (queued) =>
+          queued.event.Type === 'post-receive' &&
+          queued.event.Event.Upload.ID === delivery.event.Event.Upload.ID,
+      );
+      if (stale >= 0) {
+        this.#settle(this.#queue[stale] as Delivery);
+        this.#queue[stale] = delivery;
+        return;
+      }
+    }
     if (this.#queue.length >= maxQueued) {
-      const dropped = this.#queue.shift() as Delivery;
+      // Progress goes first; lifecycle events only when there is nothing else to give up.
+      const progress = this.#queue.findIndex((queued) => queued.event.Type === 'post-receive');
+      const [dropped] = this.#queue.splice(progress >= 0 ? progress : 0, 1) as [Delivery];
       this.#settle(dropped);
       this.#count(dropped.event, 'dropped');
       this.#log.error(
@@ -75,7 +90,7 @@ export class DeliveryQueue {
           event: dropped.event.Type,
           uploadId: dropped.event.Event.Upload.ID,
         },
-        'hook queue full: the oldest event was dropped',
+        'hook queue full: an event was dropped',
       );
     }
     this.#queue.push(delivery);
