@@ -81,7 +81,7 @@ export class DeliveryQueue {
     if (this.#queue.length >= maxQueued) {
       // Progress goes first; lifecycle events only when there is nothing else to give up.
       const progress = this.#queue.findIndex((queued) => queued.event.Type === 'post-receive');
-      const [dropped] = this.#queue.splice(progress >= 0 ? progress : 0, 1) as [Delivery];
+      const [dropped] = this.#queue.splice(Math.max(progress, 0), 1) as [Delivery];
       this.#settle(dropped);
       this.#count(dropped.event, 'dropped');
       this.#log.error(
