@@ -52,6 +52,8 @@ const amqpHook = z
     format: z.enum(['json', 'celery']).default('json'),
     /** Celery task name (`{event}` allowed). */
     task: z.string().min(1).default('tusgate.{event}'),
+    /** A publish the broker has not confirmed by then fails (and the connection is renewed). */
+    timeout: duration.default(10_000),
   })
   .refine((hook) => hook.events.every((event) => event.startsWith('post-')), {
     message: 'AMQP cannot answer: only post-* events (pre-* need an http or file hook)',

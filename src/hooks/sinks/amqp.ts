@@ -30,9 +30,16 @@ export class AmqpHookSink implements HookSink {
     const { content, options } = this.#message(event);
     const routingKey = this.config.routingKey.replaceAll('{event}', event.Type);
     await new Promise<void>((resolve, reject) => {
-      channel.publish(this.config.exchange, routingKey, content, options, (error: unknown) =>
-        error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(),
-      );
+      // A blocked broker or a half-open connection never confirms: give up, and start over.
+      const timer = setTimeout(() => {
+        reject(new Error(`no confirm from the broker within ${this.config.timeout} ms`));
+        this.#renew();
+      }, this.config.timeout);
+      channel.publish(this.config.exchange, routingKey, content, options, (error: unknown) => {
+        clearTimeout(timer);
+        if (error) reject(error instanceof Error ? error : new Error(String(error)));
+        else resolve();
+      });
     });
     return {};
   }
@@ -45,6 +52,14 @@ export class AmqpHookSink implements HookSink {
     await connection?.close().catch(() => {});
   }
 
+  /** Drops the current connection; the next send opens a new one. */
+  #renew(): void {
+    const connection = this.#connection;
+    this.#connection = undefined;
+    this.#connecting = undefined;
+    void connection?.close().catch(() => {});
+  }
+
   #channel(): Promise<ConfirmChannel> {
     if (this.#closed) return Promise.reject(new Error('the AMQP hook is closed'));
     this.#connecting ??= this.#open().catch((error: unknown) => {
@@ -55,7 +70,8 @@ export class AmqpHookSink implements HookSink {
   }
 
   async #open(): Promise<ConfirmChannel> {
-    const connection = await connect(this.config.url, { timeout: 5_000 });
+    // Heartbeats notice a connection that died without a FIN.
+    const connection = await connect(withHeartbeat(this.config.url), { timeout: 5_000 });
     const forget = () => {
       if (this.#connection === connection) {
         this.#connection = undefined;
@@ -127,4 +143,8 @@ export class AmqpHookSink implements HookSink {
       },
     };
   }
+}
+
+function withHeartbeat(url: string): string {
+  return /[?&]heartbeat=/.test(url) ? url : `${url}${url.includes('?') ? '&' : '?'}heartbeat=30`;
 }

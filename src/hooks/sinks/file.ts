@@ -23,11 +23,21 @@ export class FileHookSink implements HookSink {
 
   send(event: HookEvent): Promise<HookResponse> {
     return new Promise((resolve, reject) => {
+      // Its own process group, so a timeout also stops what the command started (a curl, say)
+      // and the pipes those children hold open.
       const child = spawn(this.config.command, [event.Type], {
         stdio: ['pipe', 'pipe', 'pipe'],
-        timeout: this.config.timeout,
-        killSignal: 'SIGKILL',
+        detached: true,
       });
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          child.kill('SIGKILL');
+        }
+      }, this.config.timeout);
       let stdout = '';
       let stderr = '';
       child.stdout.setEncoding('utf8').on('data', (text: string) => {
@@ -36,9 +46,13 @@ export class FileHookSink implements HookSink {
       child.stderr.setEncoding('utf8').on('data', (text: string) => {
         if (stderr.length < 4096) stderr += text;
       });
-      child.once('error', reject);
+      child.once('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
       child.once('close', (code, signal) => {
-        if (signal) {
+        clearTimeout(timer);
+        if (timedOut || signal) {
           reject(new Error(`hook command ended by ${signal} (timeout ${this.config.timeout} ms)`));
           return;
         }

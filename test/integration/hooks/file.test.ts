@@ -34,6 +34,10 @@ fi
 `,
     );
     await chmod(script, 0o755);
+    // A hook that hangs, with a child of its own that keeps stdout open.
+    const slow = join(dir.path, 'slow-hook');
+    await writeFile(slow, '#!/bin/sh\nsleep 300 &\nsleep 300\n');
+    await chmod(slow, 0o755);
     gw = await startGateway({
       stores: { main: { type: 'date-sharded', root: join(dir.path, 'store') } },
       routes: [
@@ -42,6 +46,12 @@ fi
           match: { pathPrefix: '/files/' },
           backends: { native: { type: 'native', store: 'main' } },
           hooks: [{ type: 'file', command: script, events: ['pre-create', 'post-finish'] }],
+        },
+        {
+          name: 'slow',
+          match: { pathPrefix: '/slow/' },
+          backends: { native: { type: 'native', store: 'main' } },
+          hooks: [{ type: 'file', command: slow, events: ['pre-create'], timeout: '300ms' }],
         },
       ],
     });
@@ -96,5 +106,16 @@ fi
     });
     assert.equal(response.status, 400);
     assert.match(await response.text(), /^TUSGATE_ERR_HOOK_REJECTED: /);
+  });
+
+  test('a hook that outlives its timeout is stopped with everything it started: 503', async () => {
+    const response = await fetch(`${gw.url}/slow/`, {
+      method: 'POST',
+      headers: { ...tus, 'Upload-Length': '5' },
+      // Far beyond the hook's 300 ms: only a hook whose children kept its pipes open gets here.
+      signal: AbortSignal.timeout(20_000),
+    });
+    assert.equal(response.status, 503);
+    assert.match(await response.text(), /^TUSGATE_ERR_HOOK_UNAVAILABLE: /);
   });
 });
