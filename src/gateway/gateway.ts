@@ -317,57 +317,72 @@ export class Gateway {
     const all: { route: string; backend: Backend }[] = [];
     const canaries = new Map<string, CanaryController>();
     const hookRunners = new Map<string, { key: string; runner: RouteHookRunner }>();
-    const routes: CompiledRoute[] = config.routes.map((routeConfig, index) => {
-      const authenticator = authenticators[index] ?? null;
-      let hooks: HookRunner = noHooks;
-      if (routeConfig.hooks.length > 0) {
-        // Unchanged hooks keep their runner, so events queued for a receiver that is down
-        // survive a reload.
-        const key = JSON.stringify([routeConfig.hooks, config.hookJournal]);
-        const previous = this.hookRunnersByRoute.get(routeConfig.name);
-        const runner =
-          previous?.key === key
-            ? previous.runner
-            : new RouteHookRunner(routeConfig.name, routeConfig.hooks, {
-                log: this.log,
-                metrics: this.metrics,
-                journalDir: config.hookJournal,
-              });
-        hookRunners.set(routeConfig.name, { key, runner });
-        hooks = runner;
-      }
-      const backends = new Map<string, Backend>();
-      for (const [name, backendConfig] of Object.entries(routeConfig.backends)) {
-        const backend = createBackend(routeConfig, name, backendConfig, {
-          config,
-          metrics: this.metrics,
-          log: this.log,
-          stores: this.stores,
+    const newRunners: RouteHookRunner[] = [];
+    const build = () =>
+      config.routes.map((routeConfig, index) => {
+        const authenticator = authenticators[index] ?? null;
+        let hooks: HookRunner = noHooks;
+        if (routeConfig.hooks.length > 0) {
+          // Unchanged hooks keep their runner, so events queued for a receiver that is down
+          // survive a reload.
+          const key = JSON.stringify([routeConfig.hooks, config.hookJournal]);
+          const previous = this.hookRunnersByRoute.get(routeConfig.name);
+          const runner =
+            previous?.key === key
+              ? previous.runner
+              : new RouteHookRunner(routeConfig.name, routeConfig.hooks, {
+                  log: this.log,
+                  metrics: this.metrics,
+                  journalDir: config.hookJournal,
+                });
+          if (runner !== previous?.runner) newRunners.push(runner);
+          hookRunners.set(routeConfig.name, { key, runner });
+          hooks = runner;
+        }
+        const backends = new Map<string, Backend>();
+        for (const [name, backendConfig] of Object.entries(routeConfig.backends)) {
+          const backend = createBackend(routeConfig, name, backendConfig, {
+            config,
+            metrics: this.metrics,
+            log: this.log,
+            stores: this.stores,
+            hooks,
+          });
+          backends.set(name, backend);
+          all.push({ route: routeConfig.name, backend });
+        }
+        let canary: CanaryController | undefined;
+        if (routeConfig.canary) {
+          const previous = this.canaries.get(routeConfig.name);
+          canary =
+            previous && previous.key === JSON.stringify(routeConfig.canary)
+              ? previous
+              : new CanaryController(routeConfig.name, routeConfig.canary, {
+                  log: this.log,
+                  metrics: this.metrics,
+                  errors: this.errors,
+                });
+          canaries.set(routeConfig.name, canary);
+        }
+        return compileRoute(routeConfig, backends, {
+          canary,
+          authenticator,
           hooks,
+          cors: routeConfig.cors && createCorsPolicy(routeConfig.cors),
         });
-        backends.set(name, backend);
-        all.push({ route: routeConfig.name, backend });
-      }
-      let canary: CanaryController | undefined;
-      if (routeConfig.canary) {
-        const previous = this.canaries.get(routeConfig.name);
-        canary =
-          previous && previous.key === JSON.stringify(routeConfig.canary)
-            ? previous
-            : new CanaryController(routeConfig.name, routeConfig.canary, {
-                log: this.log,
-                metrics: this.metrics,
-                errors: this.errors,
-              });
-        canaries.set(routeConfig.name, canary);
-      }
-      return compileRoute(routeConfig, backends, {
-        canary,
-        authenticator,
-        hooks,
-        cors: routeConfig.cors && createCorsPolicy(routeConfig.cors),
       });
-    });
+    let routes: CompiledRoute[];
+    try {
+      routes = build();
+    } catch (error) {
+      // Nothing half-built stays open: the running config carries on as it was.
+      void Promise.allSettled([
+        ...all.map(({ backend }) => backend.close()),
+        ...newRunners.map((runner) => runner.close(0)),
+        ...authenticators.map(async (authenticator) => authenticator?.close?.()),
+      ]);
+      throw error;
+    }
     this.canaries = canaries;
     this.hookRunnersByRoute = hookRunners;
     return {
