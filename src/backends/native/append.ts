@@ -63,6 +63,10 @@ export async function appendBody(
           );
         }
       },
+    }).catch(async (error: unknown) => {
+      // A failed write must not leave unverified bytes behind as part of the offset.
+      if (checksum) await handle.truncate(start).catch(() => {});
+      throw error;
     });
     const offset = start + result.written;
     if (stopAnswer) {

@@ -103,7 +103,7 @@ async function listFolders(path: string, report: CleanupReport): Promise<string[
 /** Deletes a folder's files and subfolders (the dry run only counts them). */
 async function removeTree(path: string, report: CleanupReport): Promise<void> {
   report.operations.readdir++;
-  const entries = await readdir(path, { withFileTypes: true });
+  const entries = await readdir(path, { withFileTypes: true }).catch(ignoreGone([]));
   for (const entry of entries) {
     const child = join(path, entry.name);
     if (entry.isDirectory()) {
@@ -113,12 +113,20 @@ async function removeTree(path: string, report: CleanupReport): Promise<void> {
       if (entry.name.endsWith('.info')) report.removedUploads++;
       if (!report.dryRun) {
         report.operations.unlink++;
-        await unlink(child);
+        await unlink(child).catch(ignoreGone(undefined));
       }
     }
   }
   if (!report.dryRun) {
     report.operations.rmdir++;
-    await rmdir(path);
+    await rmdir(path).catch(ignoreGone(undefined));
   }
+}
+
+/** A file a client deleted (termination) or another cleanup removed first is not an error. */
+function ignoreGone<T>(fallback: T): (error: NodeJS.ErrnoException) => T {
+  return (error) => {
+    if (error.code === 'ENOENT') return fallback;
+    throw error;
+  };
 }

@@ -41,6 +41,9 @@ export async function writeInfo(path: string, info: UploadInfo): Promise<void> {
   const handle = await open(temporary, 'wx', 0o644);
   try {
     await handle.writeFile(JSON.stringify(info));
+    // On disk before the rename: after a power cut the info is the old one or the new one, never
+    // an empty file.
+    await handle.sync();
   } catch (error) {
     await handle.close();
     await unlink(temporary).catch(() => {});

@@ -11,6 +11,8 @@ export interface StoreRuntime {
   readonly store: DateShardedStore;
   /** Shared by every backend on this store: one writer per upload, whatever route it came by. */
   readonly locker: UploadLocker;
+  /** A cleanup run is under way. */
+  cleaning?: boolean;
 }
 
 /**
@@ -20,7 +22,7 @@ export interface StoreRuntime {
 export class StoreRegistry {
   readonly #stores = new Map<
     string,
-    StoreRuntime & { config: StoreConfig; timer?: NodeJS.Timeout }
+    StoreRuntime & { config: StoreConfig; timer?: NodeJS.Timeout; cleaning?: boolean }
   >();
   readonly #log: Logger;
   readonly #onCleanup: CleanupListener | undefined;
@@ -66,6 +68,17 @@ export class StoreRegistry {
   }
 
   async runCleanup(runtime: StoreRuntime): Promise<void> {
+    // A run slower than the interval (a huge backlog, a slow file system) is not doubled up.
+    if (runtime.cleaning) return;
+    runtime.cleaning = true;
+    try {
+      await this.#cleanup(runtime);
+    } finally {
+      runtime.cleaning = false;
+    }
+  }
+
+  async #cleanup(runtime: StoreRuntime): Promise<void> {
     const { store, locker } = runtime;
     const busyFolders = new Set([...locker.heldIds()].map((id) => store.pathsFor(id).folder));
     try {

@@ -118,7 +118,13 @@ export async function handleCreate(
 
   let offset = 0;
   if (concat.kind === 'final') {
-    await concatenate(info, partialIds!, env);
+    try {
+      await concatenate(info, partialIds!, env);
+    } catch (error) {
+      // A final upload with short data could never complete: it must not outlive the failure.
+      await env.store.remove(id).catch(() => {});
+      throw error;
+    }
     offset = size;
     await finishUpload(env, req, ctx, info);
   } else if (withBody) {

@@ -4,8 +4,9 @@ import { TUS_VERSION } from '../../../gateway/respond.ts';
 import { formatFinalConcat } from '../concat.ts';
 import type { NativeEnvironment } from '../environment.ts';
 import { finishUpload } from '../finish.ts';
+import type { UploadInfo } from '../info.ts';
 import { formatUploadMetadata } from '../metadata.ts';
-import { isFinished, loadUpload, withUploadLock } from '../upload-access.ts';
+import { isFinished, loadUpload } from '../upload-access.ts';
 import { expiresHeader } from './response-headers.ts';
 
 export async function handleHead(
@@ -16,16 +17,21 @@ export async function handleHead(
   id: string,
 ): Promise<void> {
   let { info, offset } = await loadUpload(env, ctx, id);
-  if (isFinished(info, offset) && info.Offset !== info.Size) {
+  if (isFinished(info, offset) && !finishCompleted(info)) {
     // All bytes arrived but the finish step did not complete (a crash, a failed hand-off): mend
-    // it now, since this HEAD may be the last request the client sends.
-    ({ info, offset } = await withUploadLock(env, id, async () => {
-      const current = await loadUpload(env, ctx, id);
-      if (isFinished(current.info, current.offset) && current.info.Offset !== current.info.Size) {
-        await finishUpload(env, req, ctx, current.info);
+    // it now, since this HEAD may be the last request the client sends. A writer holding the
+    // lock is finishing it already.
+    const release = await env.locker.acquire(id, 0);
+    if (release) {
+      try {
+        ({ info, offset } = await loadUpload(env, ctx, id));
+        if (isFinished(info, offset) && !finishCompleted(info)) {
+          await finishUpload(env, req, ctx, info);
+        }
+      } finally {
+        release();
       }
-      return current;
-    }));
+    }
   }
   const headers: Record<string, string> = {
     'Tus-Resumable': TUS_VERSION,
@@ -43,4 +49,12 @@ export async function handleHead(
   }
   res.writeHead(200, headers);
   res.end();
+}
+
+/**
+ * The finish step records the final offset last, after the hand-off. (Not the hand-off file
+ * itself: Galaxy moves it away once it has taken the upload.)
+ */
+function finishCompleted(info: UploadInfo): boolean {
+  return info.Offset === info.Size;
 }

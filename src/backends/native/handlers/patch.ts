@@ -54,7 +54,7 @@ export async function handlePatch(
         }
         info.Size = newLength;
         info.SizeIsDeferred = false;
-        info.Offset = upload.offset;
+        // Offset stays as it was: only the finish step sets it to Size (HEAD mends by it).
         await env.store.saveInfo(info);
       }
     }
