@@ -33,24 +33,28 @@ export async function selectBackend(
   return placeCreation(route, req, ctx, deps);
 }
 
-/** The backend holding an upload, and its owner when the affinity table knows it. */
+/**
+ * The backend holding an upload, and its owner when the affinity table knows it. The table is
+ * asked first whenever the route has a legacy backend: it records every upload a legacy backend
+ * created, so a legacy server that also makes UUIDv7 ids is not mistaken for the native store.
+ */
 async function locate(
   route: CompiledRoute,
   id: string,
   deps: PlacementDeps,
 ): Promise<{ backend: Backend; principal?: string | null; length?: number | null }> {
+  let native: Backend | undefined;
   let legacy: Backend | undefined;
   for (const backend of route.backends.values()) {
-    if (backend.kind === 'native') {
-      if (backend.recognisesId(id)) return { backend };
-    } else {
-      legacy ??= backend;
-    }
+    if (backend.kind === 'native') native ??= backend;
+    else legacy ??= backend;
   }
-  if (legacy === undefined) return { backend: route.createBackend };
+  if (legacy === undefined) return { backend: native ?? route.createBackend };
   const recorded = await deps.affinity.get(id);
   const backend = recorded && route.backends.get(recorded.backend);
-  return { backend: backend ?? legacy, principal: recorded?.principal, length: recorded?.length };
+  if (backend) return { backend, principal: recorded.principal, length: recorded.length };
+  if (native?.recognisesId(id)) return { backend: native };
+  return { backend: legacy, principal: recorded?.principal, length: recorded?.length };
 }
 
 async function placeCreation(

@@ -54,6 +54,20 @@ const brokenConfigs: { name: string; yaml: string; key: string; says: RegExp }[]
     says: /http:\/\/ or https:\/\//,
   },
   {
+    name: 'two native backends in a route',
+    yaml: `stores: { a: { type: date-sharded, root: /tmp/a } }
+routes:
+  - name: uploads
+    match: { pathPrefix: /files/ }
+    create: one
+    backends:
+      one: { type: native, store: a }
+      two: { type: native, store: a }
+`,
+    key: 'routes[0].backends.two',
+    says: /at most one native backend/,
+  },
+  {
     name: 'missing tokens file',
     yaml: goodRoute.replace(
       '    backends:',

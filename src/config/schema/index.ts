@@ -53,6 +53,16 @@ export const configSchema = z
           message: `names no backend of this route (have: ${backendNames.join(', ')})`,
         });
       }
+      const natives = Object.entries(route.backends).filter(
+        ([, backend]) => backend.type === 'native',
+      );
+      if (natives.length > 1) {
+        ctx.addIssue({
+          code: 'custom',
+          path: at('backends', natives[1]![0]),
+          message: 'a route holds at most one native backend (its ids could not tell them apart)',
+        });
+      }
       for (const [backendName, backend] of Object.entries(route.backends)) {
         if (backend.type === 'native' && !(backend.store in config.stores)) {
           ctx.addIssue({
