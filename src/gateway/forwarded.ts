@@ -7,7 +7,9 @@ import type { ClientInfo } from './context.ts';
  */
 export function clientInfo(req: IncomingMessage, trustedProxies: ReadonlySet<string>): ClientInfo {
   const peerAddress = req.socket.remoteAddress ?? 'unknown';
-  const peerIsTrusted = trustedProxies.has(peerAddress);
+  const trusted = (address: string) =>
+    trustedProxies.has(address) || trustedProxies.has(withoutMappedPrefix(address));
+  const peerIsTrusted = trusted(peerAddress);
   const hostHeader = req.headers.host ?? 'localhost';
   if (!peerIsTrusted) {
     return {
@@ -22,14 +24,26 @@ export function clientInfo(req: IncomingMessage, trustedProxies: ReadonlySet<str
   const chain = splitList(req.headers['x-forwarded-for']);
   const proto = firstValue(req.headers['x-forwarded-proto'])?.toLowerCase();
   const host = firstValue(req.headers['x-forwarded-host']);
+  // Each proxy appends the address it saw: the client is the rightmost entry no trusted proxy
+  // wrote. Entries to its left are whatever the client sent, and are not believed.
+  let address = peerAddress;
+  for (let index = chain.length - 1; index >= 0; index--) {
+    address = chain[index] as string;
+    if (!trusted(address)) break;
+  }
   return {
-    address: chain[0] ?? peerAddress,
+    address,
     peerAddress,
     peerIsTrusted,
     forwardedFor: [...chain, peerAddress].join(', '),
     proto: proto === 'https' ? 'https' : 'http',
     host: host && /^[A-Za-z0-9.:[\]_-]+$/.test(host) ? host : hostHeader,
   };
+}
+
+/** `::ffff:10.0.0.5` (an IPv4 peer on a dual-stack socket) is `10.0.0.5`. */
+function withoutMappedPrefix(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
 function firstValue(value: string | string[] | undefined): string | undefined {

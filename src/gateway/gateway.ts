@@ -142,7 +142,12 @@ export class Gateway {
           this.metrics.activeRequests.dec();
           if (runtime.retired && runtime.active === 0) void this.closeRuntime(runtime);
         });
-        void pipeline(req, res);
+        pipeline(req, res).catch((error: unknown) => {
+          // The pipeline answers its own errors; this is the last guard against a crash.
+          this.log.error({ err: error }, 'request handling failed');
+          if (!res.headersSent) res.writeHead(500);
+          res.end();
+        });
       },
     );
     this.publicServer.setTimeout(server.idleTimeout, (socket) => socket.destroy());
@@ -188,7 +193,13 @@ export class Gateway {
         this.metrics.backendUp.set({ route: route ?? '', backend: backend ?? '' }, up ? 1 : 0);
       },
     });
-    this.adminServer = createServer((req, res) => void admin(req, res));
+    this.adminServer = createServer((req, res) => {
+      admin(req, res).catch((error: unknown) => {
+        this.log.error({ err: error, path: req.url?.split('?')[0] }, 'admin request failed');
+        if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
+        res.end('{"error":"internal error"}');
+      });
+    });
   }
 
   get currentConfig(): Config {

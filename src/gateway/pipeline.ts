@@ -59,6 +59,8 @@ export function createPipeline(deps: PipelineDeps) {
       req.method = override.toUpperCase();
     }
     const method = req.method ?? 'GET';
+    // Labels and tags name only methods tusgate serves: anything else is `other`.
+    const methodLabel = allowedMethods.has(method) ? method : 'other';
     const { path, search } = splitTarget(req.url ?? '/');
     const client = clientInfo(req, state.trustedProxies);
     const log = deps.log.child({ requestId });
@@ -73,7 +75,7 @@ export function createPipeline(deps: PipelineDeps) {
       deps.errors.report(error, {
         route: ctx?.route.name ?? matchedRoute,
         backend: ctx?.backendName,
-        method,
+        method: methodLabel,
         requestId,
         kind,
       });
@@ -83,8 +85,17 @@ export function createPipeline(deps: PipelineDeps) {
       const routeName = ctx?.route.name ?? matchedRoute ?? 'none';
       const backend = ctx?.backendName ?? 'none';
       const canary = ctx?.route.canary;
-      if (canary && backend === canary.config.backend) canary.recordOutcome(res.statusCode);
-      deps.metrics.observeRequest({ route: routeName, backend, method }, res.statusCode, seconds);
+      // A request whose client left before any answer was sent has no status of its own: 499,
+      // as nginx logs it. It says nothing about the backend, so the canary does not count it.
+      const status = res.headersSent ? res.statusCode : 499;
+      if (canary && backend === canary.config.backend && res.headersSent) {
+        canary.recordOutcome(status);
+      }
+      deps.metrics.observeRequest(
+        { route: routeName, backend, method: methodLabel },
+        status,
+        seconds,
+      );
       if (ctx && ctx.bytesReceived > 0) {
         deps.metrics.bytesReceived.inc({ route: routeName, backend }, ctx.bytesReceived);
       }
@@ -103,7 +114,7 @@ export function createPipeline(deps: PipelineDeps) {
           route: routeName,
           backend,
           uploadId: ctx?.uploadId ?? ctx?.createdUploadId,
-          status: res.statusCode,
+          status,
           completed: res.writableFinished,
           bytesIn: ctx?.bytesReceived ?? 0,
           bytesOut: ctx?.bytesSent ?? 0,

@@ -107,7 +107,14 @@ function handleAdminApi(
   }
   const reset = /^\/admin\/routes\/([^/]+)\/reset$/.exec(path);
   if (reset && req.method === 'POST') {
-    const result = deps.routes.reset(decodeURIComponent(reset[1]!));
+    let name: string;
+    try {
+      name = decodeURIComponent(reset[1]!);
+    } catch {
+      sendJson(res, 400, { error: 'malformed route name' });
+      return;
+    }
+    const result = deps.routes.reset(name);
     if (result === undefined) sendJson(res, 404, { error: 'no such route' });
     else if (!result) sendJson(res, 409, { error: 'route has no canary' });
     else sendJson(res, 200, { status: 'reset' });

@@ -97,6 +97,12 @@ describe('canary rollback', () => {
       });
       assert.equal(reset.status, 200);
       assert.equal((await create(gw)).status, 500, 'back on the (still broken) canary');
+      const malformed = await fetch(`${gw.adminUrl}/admin/routes/%E0%A4%A/reset`, {
+        method: 'POST',
+        headers: auth,
+      });
+      assert.equal(malformed.status, 400, 'a malformed route name is a 400, not a crash');
+      assert.equal((await fetch(`${gw.adminUrl}/healthz`)).status, 200);
     } finally {
       await gw.stop();
     }

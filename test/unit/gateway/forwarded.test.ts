@@ -37,3 +37,28 @@ test('a malformed forwarded host falls back to Host', () => {
   );
   assert.equal(info.host, 'ok.example');
 });
+
+test('the client is the rightmost address no trusted proxy wrote; what it sent itself is not believed', () => {
+  const trusted = new Set(['127.0.0.1', '10.0.0.2']);
+  // nginx appended the address it saw (203.0.113.9) to what the client claimed (6.6.6.6).
+  const spoofed = clientInfo(
+    fakeRequest('127.0.0.1', { host: 'h', 'x-forwarded-for': '6.6.6.6, 203.0.113.9' }),
+    trusted,
+  );
+  assert.equal(spoofed.address, '203.0.113.9');
+  // Two trusted proxies in a row: the client is still the one before them.
+  const chained = clientInfo(
+    fakeRequest('127.0.0.1', { host: 'h', 'x-forwarded-for': '203.0.113.9, 10.0.0.2' }),
+    trusted,
+  );
+  assert.equal(chained.address, '203.0.113.9');
+});
+
+test('an IPv4 peer on a dual-stack socket matches its IPv4 entry in trustedProxies', () => {
+  const info = clientInfo(
+    fakeRequest('::ffff:10.0.0.5', { host: 'h', 'x-forwarded-for': '198.51.100.7' }),
+    new Set(['10.0.0.5']),
+  );
+  assert.equal(info.peerIsTrusted, true);
+  assert.equal(info.address, '198.51.100.7');
+});
