@@ -212,12 +212,9 @@ export class Gateway {
    * did not change carry over. Listen addresses cannot change without a restart.
    */
   reload(config: Config): void {
-    const { listen, admin } = this.config.server;
-    if (
-      JSON.stringify([listen, admin]) !==
-      JSON.stringify([config.server.listen, config.server.admin])
-    ) {
-      this.log.warn('server.listen and server.admin changes take effect after a restart');
+    const needRestart = restartOnlyChanges(this.config, config);
+    if (needRestart.length > 0) {
+      this.log.warn({ keys: needRestart }, 'these changes take effect after a restart');
     }
     // Authenticators first: a bad tokens file or key refuses the reload before anything changed.
     const authenticators = buildAuthenticators(config);
@@ -446,4 +443,22 @@ function buildAuthenticators(config: Config): (Authenticator | null)[] {
   return config.routes.map((route, index) =>
     createAuthenticator(route.auth, `routes[${index}].auth`),
   );
+}
+
+/** Settings fixed when the process started: listeners, their timeouts, logging, Sentry, affinity. */
+function restartOnlyChanges(current: Config, next: Config): string[] {
+  const fixed: [string, (config: Config) => unknown][] = [
+    ['server.listen', (config) => config.server.listen],
+    ['server.admin', (config) => config.server.admin],
+    ['server.headersTimeout', (config) => config.server.headersTimeout],
+    ['server.idleTimeout', (config) => config.server.idleTimeout],
+    ['server.keepAliveTimeout', (config) => config.server.keepAliveTimeout],
+    ['server.maxHeaderSize', (config) => config.server.maxHeaderSize],
+    ['logging', (config) => config.logging],
+    ['sentry', (config) => config.sentry],
+    ['affinity', (config) => config.affinity],
+  ];
+  return fixed
+    .filter(([, read]) => JSON.stringify(read(current)) !== JSON.stringify(read(next)))
+    .map(([key]) => key);
 }

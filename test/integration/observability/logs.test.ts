@@ -124,4 +124,17 @@ describe('request logs', () => {
     assert.ok(probe);
     assert.deepEqual(probe.headers, { authorization: '[redacted]', 'x-api-key': '[redacted]' });
   });
+
+  test('a reload names the changed settings that only a restart applies', () => {
+    const current = gw.gateway.currentConfig;
+    gw.gateway.reload({
+      ...current,
+      logging: { ...current.logging, level: 'warn' },
+      server: { ...current.server, idleTimeout: current.server.idleTimeout + 1 },
+    });
+    const warning = gw
+      .logs()
+      .find((entry) => entry.msg === 'these changes take effect after a restart');
+    assert.deepEqual(warning?.keys, ['server.idleTimeout', 'logging']);
+  });
 });
