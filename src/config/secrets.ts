@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import type { Config } from './schema/index.ts';
 
 /**
@@ -13,6 +15,9 @@ export function configSecrets(config: Config): string[] {
     const auth = route.auth as Record<string, unknown>;
     if (auth.type === 'static' && auth.tokens && typeof auth.tokens === 'object') {
       secrets.push(...Object.keys(auth.tokens));
+    }
+    if (auth.type === 'static' && typeof auth.tokensFile === 'string') {
+      secrets.push(...tokensIn(auth.tokensFile));
     }
     if (typeof auth.secret === 'string') secrets.push(auth.secret);
     for (const hook of route.hooks) {
@@ -31,5 +36,15 @@ function passwordOf(url: string): string | undefined {
     return decodeURIComponent(new URL(url).password) || undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** The tokens of a static tokens file (read when an error report is built, which is rare). */
+function tokensIn(file: string): string[] {
+  try {
+    const parsed: unknown = parse(readFileSync(file, 'utf8'));
+    return parsed && typeof parsed === 'object' ? Object.keys(parsed) : [];
+  } catch {
+    return [];
   }
 }
