@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
 import type { Config } from './schema/index.ts';
+import { readTokensFile } from './tokens-file.ts';
 
 /**
  * Every secret value the config holds, so error reports can blank them wherever they show up
@@ -42,8 +41,7 @@ function passwordOf(url: string): string | undefined {
 /** The tokens of a static tokens file (read when an error report is built, which is rare). */
 function tokensIn(file: string): string[] {
   try {
-    const parsed: unknown = parse(readFileSync(file, 'utf8'));
-    return parsed && typeof parsed === 'object' ? Object.keys(parsed) : [];
+    return Object.keys(readTokensFile(file, 'tokensFile'));
   } catch {
     return [];
   }

@@ -6,7 +6,7 @@ import { hookRequest } from '../hooks/payload.ts';
 import type { HookUpload } from '../hooks/types.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { ErrorReporter } from '../observability/sentry.ts';
-import { AuthFailure } from './auth/types.ts';
+import { AuthFailure, headerValue } from './auth/types.ts';
 import type { Backend, RequestContext } from './context.ts';
 import { clientInfo } from './forwarded.ts';
 import { requestIdFor } from './request-id.ts';
@@ -232,16 +232,13 @@ function emitObservedHooks(req: IncomingMessage, ctx: RequestContext, backend: B
   const id = ctx.uploadId ?? ctx.createdUploadId;
   if (!id) return;
   const length = ctx.uploadLength ?? null;
-  const concat =
-    typeof req.headers['upload-concat'] === 'string' ? req.headers['upload-concat'] : '';
+  const concat = headerValue(req, 'upload-concat') ?? '';
   const upload: HookUpload = {
     ID: id,
     Size: length ?? 0,
     SizeIsDeferred: length === null,
     Offset: finished && length !== null ? length : 0,
-    MetaData: created
-      ? (parseUploadMetadata(singleValue(req.headers['upload-metadata'])) ?? {})
-      : {},
+    MetaData: created ? (parseUploadMetadata(headerValue(req, 'upload-metadata')) ?? {}) : {},
     IsPartial: concat === 'partial',
     IsFinal: concat.startsWith('final;'),
     PartialUploads: null,
@@ -251,10 +248,6 @@ function emitObservedHooks(req: IncomingMessage, ctx: RequestContext, backend: B
   if (created) hooks.observed('post-create', upload, request);
   if (finished) hooks.observed('post-finish', upload, request);
   if (terminated) hooks.observed('post-terminate', upload, request);
-}
-
-function singleValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
 
 function carriesBody(req: IncomingMessage): boolean {

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
 import type { AuthConfig } from '../../config/schema/index.ts';
+import { readTokensFile } from '../../config/tokens-file.ts';
 import { ConfigError } from '../../errors.ts';
 import { GalaxyAuthenticator } from './galaxy.ts';
 import { JwtAuthenticator } from './jwt.ts';
@@ -31,29 +30,4 @@ export function createAuthenticator(config: AuthConfig, at: string): Authenticat
     case 'galaxy':
       return new GalaxyAuthenticator(config);
   }
-}
-
-function readTokensFile(file: string | undefined, at: string): Record<string, string> {
-  if (file === undefined) return {};
-  let parsed: unknown;
-  try {
-    parsed = parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? 'not YAML or JSON';
-    throw new ConfigError([{ path: at, message: `cannot read ${file} (${reason})` }]);
-  }
-  const valid =
-    parsed !== null &&
-    typeof parsed === 'object' &&
-    !Array.isArray(parsed) &&
-    Object.entries(parsed).every(
-      ([token, principal]) =>
-        token.length >= 8 && typeof principal === 'string' && principal !== '',
-    );
-  if (!valid) {
-    throw new ConfigError([
-      { path: at, message: `${file} must map tokens (8+ characters) to principal names` },
-    ]);
-  }
-  return parsed as Record<string, string>;
 }
