@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { startGatewayProcess } from '../../helpers/gateway.ts';
 import { startTusd } from '../../helpers/tusd.ts';
@@ -9,13 +9,15 @@ import { startTusd } from '../../helpers/tusd.ts';
 const tus = { 'Tus-Resumable': '1.0.0' };
 const redisUrl = 'redis://127.0.0.1:6379/0';
 
-test('two gateways sharing Redis send every request of an upload to the same backend', {
-  timeout: 60_000,
-}, async (t) => {
+/**
+ * A Redis connection and a key prefix of this test's own. Cleanups pushed by the test run in
+ * reverse when it ends, then its keys go and the connection closes: one after-hook, so a failing
+ * cleanup cannot leave gateways running.
+ */
+async function redisFixture(t: TestContext) {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   assert.equal(await redis.ping(), 'PONG', 'Redis must run on 127.0.0.1:6379');
   const keyPrefix = `tusgate-test:${randomBytes(4).toString('hex')}:`;
-  // node:test runs after-hooks in the order they were added: this one, added first, must run last.
   const cleanups: (() => Promise<unknown>)[] = [];
   t.after(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
@@ -23,6 +25,13 @@ test('two gateways sharing Redis send every request of an upload to the same bac
     if (keys.length > 0) await redis.del(...keys);
     await redis.quit();
   });
+  return { redis, keyPrefix, cleanups };
+}
+
+test('two gateways sharing Redis send every request of an upload to the same backend', {
+  timeout: 60_000,
+}, async (t) => {
+  const { redis, keyPrefix, cleanups } = await redisFixture(t);
 
   const [a, b] = [await startTusd(), await startTusd()];
   cleanups.push(() => Promise.all([a.stop(), b.stop()]));
@@ -81,16 +90,7 @@ test('two gateways sharing Redis send every request of an upload to the same bac
 test('a proxied creation is on record in Redis before its 201 reaches the client', {
   timeout: 60_000,
 }, async (t) => {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-  assert.equal(await redis.ping(), 'PONG', 'Redis must run on 127.0.0.1:6379');
-  const keyPrefix = `tusgate-test:${randomBytes(4).toString('hex')}:`;
-  const cleanups: (() => Promise<unknown>)[] = [];
-  t.after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-    const keys = await redis.keys(`${keyPrefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
-  });
+  const { redis, keyPrefix, cleanups } = await redisFixture(t);
   const tusd = await startTusd();
   cleanups.push(() => tusd.stop());
   const config = {

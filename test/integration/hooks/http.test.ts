@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { hookEventTypes } from '../../../src/config/schema/hooks.ts';
 import { randomFile, tempDir } from '../../helpers/files.ts';
 import { type RunningGateway, startGateway } from '../../helpers/gateway.ts';
 import { eventually, type HookReceiver, startHookReceiver } from '../../helpers/hook-receiver.ts';
@@ -23,15 +24,6 @@ describe('HTTP hooks', () => {
     tusd = await startTusd();
     dir = await tempDir('tusgate-http-hooks-');
     file = await randomFile(dir.path, size);
-    const allEvents = [
-      'pre-create',
-      'post-create',
-      'post-receive',
-      'pre-finish',
-      'post-finish',
-      'pre-terminate',
-      'post-terminate',
-    ];
     gw = await startGateway({
       stores: { main: { type: 'date-sharded', root: join(dir.path, 'store') } },
       routes: [
@@ -43,7 +35,7 @@ describe('HTTP hooks', () => {
             {
               type: 'http',
               url: receiver.url,
-              events: allEvents,
+              events: [...hookEventTypes],
               forwardHeaders: ['X-Galaxy-User'],
               headers: { 'X-Hook-Secret': 'hook-secret-1' },
               retries: 8,

@@ -4,26 +4,11 @@ import { pino } from 'pino';
 import type { HookConfig } from '../../../src/config/schema/hooks.ts';
 import { DeliveryQueue } from '../../../src/hooks/delivery-queue.ts';
 import type { HookSink } from '../../../src/hooks/sinks/sink.ts';
-import type { HookEvent, HookEventType } from '../../../src/hooks/types.ts';
+import type { HookEvent } from '../../../src/hooks/types.ts';
 import { Metrics } from '../../../src/observability/metrics.ts';
+import { hookEvent } from '../../helpers/hook-event.ts';
 
-const event = (type: HookEventType, id: string, offset = 0): HookEvent => ({
-  Type: type,
-  Event: {
-    Upload: {
-      ID: id,
-      Size: 100,
-      SizeIsDeferred: false,
-      Offset: offset,
-      MetaData: {},
-      IsPartial: false,
-      IsFinal: false,
-      PartialUploads: null,
-      Storage: null,
-    },
-    HTTPRequest: { Method: 'PATCH', URI: `/files/${id}`, RemoteAddr: '127.0.0.1', Header: {} },
-  },
-});
+const event = hookEvent;
 
 /** A sink that records what it is sent and holds every send until released. */
 function heldSink() {

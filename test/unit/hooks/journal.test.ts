@@ -3,26 +3,10 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { HookJournal } from '../../../src/hooks/journal.ts';
-import type { HookEvent } from '../../../src/hooks/types.ts';
 import { tempDir } from '../../helpers/files.ts';
+import { hookEvent } from '../../helpers/hook-event.ts';
 
-const event = (id: string): HookEvent => ({
-  Type: 'post-finish',
-  Event: {
-    Upload: {
-      ID: id,
-      Size: 1,
-      SizeIsDeferred: false,
-      Offset: 1,
-      MetaData: {},
-      IsPartial: false,
-      IsFinal: false,
-      PartialUploads: null,
-      Storage: null,
-    },
-    HTTPRequest: { Method: 'PATCH', URI: `/files/${id}`, RemoteAddr: '127.0.0.1', Header: {} },
-  },
-});
+const event = (id: string) => hookEvent('post-finish', id, 100);
 
 test('a reopened journal owes what was recorded and not done, in order, and skips a torn line', async () => {
   const dir = await tempDir('tusgate-journal-unit-');
