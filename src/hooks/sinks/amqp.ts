@@ -33,7 +33,7 @@ export class AmqpHookSink implements HookSink {
       // A blocked broker or a half-open connection never confirms: give up, and start over.
       const timer = setTimeout(() => {
         reject(new Error(`no confirm from the broker within ${this.config.timeout} ms`));
-        this.#renew();
+        void this.#renew();
       }, this.config.timeout);
       channel.publish(this.config.exchange, routingKey, content, options, (error: unknown) => {
         clearTimeout(timer);
@@ -46,18 +46,15 @@ export class AmqpHookSink implements HookSink {
 
   async close(): Promise<void> {
     this.#closed = true;
+    await this.#renew();
+  }
+
+  /** Drops the current connection; the next send (unless closed) opens a new one. */
+  async #renew(): Promise<void> {
     const connection = this.#connection;
     this.#connection = undefined;
     this.#connecting = undefined;
     await connection?.close().catch(() => {});
-  }
-
-  /** Drops the current connection; the next send opens a new one. */
-  #renew(): void {
-    const connection = this.#connection;
-    this.#connection = undefined;
-    this.#connecting = undefined;
-    void connection?.close().catch(() => {});
   }
 
   #channel(): Promise<ConfirmChannel> {
