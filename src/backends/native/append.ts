@@ -49,6 +49,7 @@ export async function appendBody(
       position: start,
       limit: ceiling - start,
       signal: stop.signal,
+      releaseWritten: true,
       onChunk: (chunk) => {
         ctx.bytesReceived += chunk.length;
         checksum?.hash.update(chunk);
