@@ -1,5 +1,5 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './ports.ts';
 
 export interface GalaxyCall {
   headers: IncomingHttpHeaders;
@@ -72,8 +72,7 @@ export async function startFakeGalaxy(): Promise<FakeGalaxy> {
       json(200, null);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
   const baseUrl = `http://127.0.0.1:${port}/`;
   return {
     hooksUrl: `${baseUrl}api/upload/hooks`,

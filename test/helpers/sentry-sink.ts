@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
+import { listenOnLoopback } from './ports.ts';
 
 export interface SentryEnvelope {
   /** The raw envelope text, to search for anything that must not be there. */
@@ -36,8 +36,7 @@ export async function startSentrySink(): Promise<SentrySink> {
       res.end('{}');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
   return {
     dsn: `http://0123456789abcdef@127.0.0.1:${port}/1`,
     envelopes,

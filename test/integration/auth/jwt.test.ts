@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { assertAuthOnEveryMethod, createUpload, type RefusedCase } from '../../helpers/auth.ts';
 import { tempDir } from '../../helpers/files.ts';
 import { type RunningGateway, startGateway } from '../../helpers/gateway.ts';
+import { listenOnLoopback } from '../../helpers/ports.ts';
 import { type RunningTusd, startTusd } from '../../helpers/tusd.ts';
 
 const tus = { 'Tus-Resumable': '1.0.0' };
@@ -43,8 +43,7 @@ describe('JWT authentication', () => {
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify(jwks));
     });
-    await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
-    const jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks.json`;
+    const jwksUrl = `http://127.0.0.1:${await listenOnLoopback(jwksServer)}/jwks.json`;
     const claims = { issuer, audience };
     gw = await startGateway({
       stores: { main: { type: 'date-sharded', root: join(dir.path, 'store') } },
