@@ -34,6 +34,8 @@ interface Run {
   cpuPerGiB: number;
 }
 
+type StartServer = (dir: string) => Promise<Server>;
+
 interface Contender {
   name: string;
   server: Server;
@@ -52,8 +54,12 @@ async function measure(contender: Contender, bytes: number, work: () => Promise<
     mibPerSecond: bytes / 2 ** 20 / seconds,
     cpuPerGiB: (treeCpuSeconds(pid) - before) / (bytes / 2 ** 30),
   };
-  await rm(contender.uploads, { recursive: true, force: true });
+  await clearUploads(contender);
   return run;
+}
+
+function clearUploads(contender: Contender): Promise<void> {
+  return rm(contender.uploads, { recursive: true, force: true });
 }
 
 async function uploadLarge(contender: Contender): Promise<Run> {
@@ -78,34 +84,18 @@ export async function runNativeBenchmark(): Promise<void> {
   const dir = await tempDir('tusgate-bench-native-');
   const contenders: Contender[] = [];
   try {
-    const tusdDir = join(dir.path, 'tusd');
-    contenders.push({
-      name: 'tusd filestore',
-      server: await startTusdServer(tusdDir),
-      uploads: tusdDir,
-      large: [],
-      many: [],
-    });
-    const nativeDir = join(dir.path, 'native');
-    contenders.push({
-      name: 'tusgate native',
-      server: await startNativeGatewayServer(nativeDir),
-      uploads: join(nativeDir, 'store'),
-      large: [],
-      many: [],
-    });
-    const tusNodeDir = join(dir.path, 'tus-node');
-    contenders.push({
-      name: '@tus/server',
-      server: await startTusNodeServer(tusNodeDir),
-      uploads: tusNodeDir,
-      large: [],
-      many: [],
-    });
+    const enter = async (name: string, folder: string, start: StartServer, uploads = '') => {
+      const serverDir = join(dir.path, folder);
+      const server = await start(serverDir);
+      contenders.push({ name, server, uploads: join(serverDir, uploads), large: [], many: [] });
+    };
+    await enter('tusd filestore', 'tusd', startTusdServer);
+    await enter('tusgate native', 'native', startNativeGatewayServer, 'store');
+    await enter('@tus/server', 'tus-node', startTusNodeServer);
     // Warm-up: JIT, first folders, connection setup; not measured.
     for (const contender of contenders) {
       await uploadOnce(new Agent(), contender.server.endpoint, 64 * 2 ** 20);
-      await rm(contender.uploads, { recursive: true, force: true });
+      await clearUploads(contender);
     }
     for (let round = 0; round < rounds; round++) {
       for (const contender of contenders) {
