@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { processBodyBudget } from '../backends/native/body-budget.ts';
 
 /** 1 ms … ~5.8 h: HEADs and hours-long PATCHes land in distinct buckets. */
 const durationBuckets = [
@@ -176,6 +177,15 @@ export class Metrics {
     help: 'post-* hook events waiting for (or in) delivery.',
     labelNames: ['route', 'sink'],
     registers: [this.registry],
+  });
+
+  readonly nativeBodyBuffered = new Gauge({
+    name: 'tusgate_native_body_buffered_bytes',
+    help: 'Upload bytes the native backend has received and not yet written to disk.',
+    registers: [this.registry],
+    collect() {
+      this.set(processBodyBudget.held);
+    },
   });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {

@@ -1,5 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import { type BodyBudget, processBodyBudget } from './body-budget.ts';
 
 /**
  * While a write is in flight, at most this much more is received before the socket pauses. With
@@ -7,6 +8,8 @@ import type { Readable } from 'node:stream';
  * disk busy at once (1 GiB uploads ~1.6× faster), at most 2 MiB per upload in flight.
  */
 const batchBytes = 1024 * 1024;
+/** Once the process's body budget is spent, the batch is written when it reaches this size. */
+const smallBatchBytes = 64 * 1024;
 
 export interface BodyWriteResult {
   /** Bytes of the body now on disk (at most `limit`). */
@@ -30,6 +33,8 @@ export interface BodyWriteOptions {
    * memory as soon as it is on disk instead of leaving it to the garbage collector.
    */
   releaseWritten?: boolean;
+  /** The memory budget this writer shares with others (default: the process's). */
+  budget?: BodyBudget;
 }
 
 /**
@@ -56,8 +61,12 @@ export function writeBody(
     let writing = false;
     let pending: Buffer[] = [];
     let pendingSize = 0;
+    const budget = options.budget ?? processBodyBudget;
 
     const settle = () => {
+      budget.give(pendingSize);
+      pending = [];
+      pendingSize = 0;
       options.signal?.removeEventListener('abort', onAbort);
       source.off('data', onData);
       source.off('end', onEnd);
@@ -83,6 +92,7 @@ export function writeBody(
       writing = true;
       writeAll(handle, buffers, at).then(
         () => {
+          budget.give(size);
           if (options.releaseWritten) releaseChunks(buffers);
           written += size;
           writing = false;
@@ -90,6 +100,7 @@ export function writeBody(
           pump();
         },
         (error: unknown) => {
+          budget.give(size);
           writeError = error;
           writing = false;
           source.destroy();
@@ -113,8 +124,11 @@ export function writeBody(
       options.onChunk?.(chunk);
       pending.push(chunk);
       pendingSize += chunk.length;
+      budget.take(chunk.length);
       if (!writing) pump();
-      else if (pendingSize >= batchBytes) source.pause();
+      else if (pendingSize >= batchBytes || (pendingSize >= smallBatchBytes && budget.exhausted)) {
+        source.pause();
+      }
     };
     const onEnd = () => {
       ended = true;

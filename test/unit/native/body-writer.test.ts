@@ -4,6 +4,7 @@ import { createServer, request } from 'node:http';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
+import { BodyBudget } from '../../../src/backends/native/body-budget.ts';
 import { writeBody } from '../../../src/backends/native/body-writer.ts';
 import { tempDir } from '../../helpers/files.ts';
 import { listenOnLoopback } from '../../helpers/ports.ts';
@@ -121,4 +122,77 @@ test("Node's HTTP server hands each body chunk over in an ArrayBuffer of its own
   } finally {
     server.close();
   }
+});
+
+/** A file handle whose writes complete only when the test lets them (or fail when it says so). */
+function gatedHandle() {
+  const gates: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  const handle = {
+    writev(buffers: Buffer[]) {
+      const bytesWritten = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
+      return new Promise<{ bytesWritten: number }>((resolve, reject) => {
+        gates.push({ resolve: () => resolve({ bytesWritten }), reject });
+      });
+    },
+  } as unknown as FileHandle;
+  const nextWrite = async () => {
+    while (gates.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    return gates.shift()!;
+  };
+  return { handle, nextWrite };
+}
+
+const kib = (count: number) => Buffer.alloc(count * 1024, 0x62);
+
+test('while a write is in flight, a writer keeps receiving up to 1 MiB when the budget allows', async () => {
+  const { handle, nextWrite } = gatedHandle();
+  const budget = new BodyBudget(32 * 1024 * 1024);
+  const source = new PassThrough();
+  const writing = writeBody(source, handle, { position: 0, limit: 10 * 1024 * 1024, budget });
+  source.write(kib(64));
+  const first = await nextWrite();
+  source.write(kib(64));
+  source.write(kib(64));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(source.isPaused(), false);
+  assert.equal(budget.held, 192 * 1024, 'the budget counts the bytes in flight and waiting');
+  first.resolve();
+  (await nextWrite()).resolve();
+  source.end();
+  assert.equal((await writing).written, 192 * 1024);
+  assert.equal(budget.held, 0);
+});
+
+test('once the shared budget is spent, a writer pauses its source after a small batch', async () => {
+  const { handle, nextWrite } = gatedHandle();
+  const budget = new BodyBudget(256 * 1024);
+  budget.take(256 * 1024); // other uploads hold it all
+  const source = new PassThrough();
+  const writing = writeBody(source, handle, { position: 0, limit: 10 * 1024 * 1024, budget });
+  source.write(kib(64));
+  const first = await nextWrite();
+  source.write(kib(64));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(source.isPaused(), true, 'paused at 64 KiB waiting, not 1 MiB');
+  first.resolve();
+  const second = await nextWrite();
+  assert.equal(source.isPaused(), false, 'resumed once its own write completed');
+  second.resolve();
+  source.end();
+  assert.equal((await writing).written, 128 * 1024);
+  assert.equal(budget.held, 256 * 1024, 'only what the others hold is left');
+});
+
+test('a failed write gives its bytes and the waiting ones back to the budget', async () => {
+  const { handle, nextWrite } = gatedHandle();
+  const budget = new BodyBudget(32 * 1024 * 1024);
+  const source = new PassThrough();
+  const writing = writeBody(source, handle, { position: 0, limit: 10 * 1024 * 1024, budget });
+  source.write(kib(64));
+  const first = await nextWrite();
+  source.write(kib(64));
+  await new Promise((resolve) => setImmediate(resolve));
+  first.reject(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
+  await assert.rejects(writing, { code: 'ENOSPC' });
+  assert.equal(budget.held, 0);
 });
