@@ -2,6 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 
 /**
+ * Temporary info files must not collide between writes of this process (a counter) nor between
+ * processes sharing the store, maybe on other hosts (a random prefix drawn once).
+ */
+const processPrefix = randomBytes(4).toString('hex');
+let temporaryCount = 0;
+
+function temporarySuffix(): string {
+  temporaryCount = (temporaryCount + 1) % Number.MAX_SAFE_INTEGER;
+  return `${processPrefix}${temporaryCount.toString(36)}`;
+}
+
+/**
  * An upload's `.info` file, in tusd's FileInfo JSON format so tools that read tusd's info files
  * keep working. `Offset` here is informational: the true offset is the data file's size, which can
  * never run ahead of the bytes on disk. tusgate's own fields come after tusd's; Go's JSON decoder
@@ -37,7 +49,7 @@ export async function readInfo(path: string): Promise<UploadInfo | null> {
  * restarted process) sees the old info or the new, never half of one.
  */
 export async function writeInfo(path: string, info: UploadInfo): Promise<void> {
-  const temporary = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  const temporary = `${path}.${temporarySuffix()}.tmp`;
   const handle = await open(temporary, 'wx', 0o644);
   try {
     await handle.writeFile(JSON.stringify(info));

@@ -1,5 +1,14 @@
 import { constants } from 'node:fs';
-import { copyFile, link, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import {
+  copyFile,
+  type FileHandle,
+  link,
+  mkdir,
+  open,
+  rename,
+  stat,
+  unlink,
+} from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { StoreConfig } from '../../config/schema/index.ts';
 import { readInfo, type UploadInfo, writeInfo } from './info.ts';
@@ -32,6 +41,8 @@ export class DateShardedStore {
   /** Time to live of an upload in ms, or undefined for no expiry. */
   readonly expiresAfter: number | undefined;
   readonly cleanupInterval: number;
+  /** Date folders this process has made or found: creating an upload there needs no `mkdir`. */
+  readonly #knownFolders = new Set<string>();
 
   constructor(name: string, config: StoreConfig) {
     this.name = name;
@@ -74,13 +85,30 @@ export class DateShardedStore {
   /** Creates the empty data file, then the info: an info file always has its data file. */
   async create(info: UploadInfo): Promise<void> {
     const paths = this.pathsFor(info.ID);
-    await mkdir(join(this.root, paths.folder), { recursive: true });
-    const handle = await open(
-      paths.data,
-      constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY,
-    );
+    const handle = await this.#createDataFile(paths);
     await handle.close();
     await writeInfo(paths.info, info);
+  }
+
+  /**
+   * Most uploads land in today's folder, which exists after the first: `mkdir` only when the
+   * folder is new to this process or has gone (an operator removed it) since.
+   */
+  async #createDataFile(paths: UploadPaths): Promise<FileHandle> {
+    const flags = constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY;
+    if (this.#knownFolders.has(paths.folder)) {
+      try {
+        return await open(paths.data, flags);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        this.#knownFolders.delete(paths.folder);
+      }
+    }
+    await mkdir(join(this.root, paths.folder), { recursive: true });
+    // A folder a day (an hour at most): a long-running process forgets them now and then.
+    if (this.#knownFolders.size >= 100) this.#knownFolders.clear();
+    this.#knownFolders.add(paths.folder);
+    return open(paths.data, flags);
   }
 
   async load(id: string): Promise<StoredUpload | null> {

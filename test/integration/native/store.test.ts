@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { request } from 'node:http';
+import { dirname } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type NativeGateway, startNativeGateway } from '../../helpers/native.ts';
 
@@ -52,6 +53,17 @@ describe('native store: layout, hand-off and one writer per upload', () => {
     ]);
     assert.equal(info.Storage.Type, 'filestore');
     assert.equal(info.Storage.Path, gw.dataPath(url));
+  });
+
+  test('an upload is created even after its date folder was removed behind the server', async () => {
+    const first = await create(1);
+    const folder = dirname(gw.dataPath(first));
+    await rm(folder, { recursive: true });
+    const second = await create(1);
+    assert.ok(second, 'the POST answered with a Location');
+    assert.equal(dirname(gw.dataPath(second)), folder);
+    assert.equal((await stat(gw.dataPath(second))).size, 0);
+    assert.ok((await stat(`${gw.dataPath(second)}.info`)).isFile());
   });
 
   test('a finished upload appears in handoffDir as <id> with the same inode; an unfinished one never does', async () => {
