@@ -16,5 +16,5 @@ COPY config.example.yaml ./
 USER node
 EXPOSE 1080 9102
 # Listen on all interfaces inside the container: set server.listen/admin in the mounted config.
-ENTRYPOINT ["node", "dist/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=16", "dist/main.js"]
 CMD ["serve", "--config", "/etc/tusgate/tusgate.yaml"]

@@ -89,7 +89,7 @@ export async function runMemoryBenchmark(): Promise<void> {
     const r = await measure(start);
     console.log(
       `  ${r.name.padEnd(15)} RSS idle ${r.baseline.toFixed(0)} MiB, peak ${r.peak.toFixed(0)} MiB` +
-        ` (target < 300 MB), ${r.ok}/${uploads} uploads finished`,
+        ` = ${((r.peak * 2 ** 20) / 1e6).toFixed(0)} MB (target < 300 MB), ${r.ok}/${uploads} uploads finished`,
     );
   }
 }

@@ -15,6 +15,12 @@ export interface Server {
 
 const projectRoot = join(import.meta.dirname, '..', '..');
 
+/**
+ * The V8 flags every shipped launcher gives tusgate (the bin's shebang, `npm start`, the
+ * Dockerfile, the systemd unit): the gateway is measured as it runs in production.
+ */
+export const gatewayNodeFlags = ['--max-semi-space-size=16'];
+
 function stopper(child: ChildProcess): () => Promise<void> {
   return async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -73,7 +79,7 @@ export async function startGatewayServer(
   );
   const child = spawn(
     process.execPath,
-    [join(projectRoot, 'dist', 'main.js'), 'serve', '--config', configFile],
+    [...gatewayNodeFlags, join(projectRoot, 'dist', 'main.js'), 'serve', '--config', configFile],
     {
       stdio: 'ignore',
     },
