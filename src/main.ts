@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=16
+#!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { checkConfigCommand } from './commands/check-config.ts';
 import { serveCommand } from './commands/serve.ts';

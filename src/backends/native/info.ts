@@ -5,7 +5,7 @@ import { open, readFile, rename, unlink } from 'node:fs/promises';
  * Temporary info files must not collide between writes of this process (a counter) nor between
  * processes sharing the store, maybe on other hosts (a random prefix drawn once).
  */
-const processPrefix = randomBytes(4).toString('hex');
+const processPrefix = randomBytes(8).toString('hex');
 let temporaryCount = 0;
 
 function temporarySuffix(): string {

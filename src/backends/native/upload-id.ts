@@ -17,7 +17,9 @@ export function isNativeUploadId(id: string): boolean {
  * first 48 bits become the timestamp and the version digit 7.
  */
 export function newUploadId(nowMs: number = Date.now()): string {
-  const timestamp = Math.floor(nowMs).toString(16).padStart(12, '0');
+  const ms = Math.floor(nowMs);
+  if (!(ms >= 0 && ms < 2 ** 48)) throw new RangeError(`no UUIDv7 timestamp: ${nowMs}`);
+  const timestamp = ms.toString(16).padStart(12, '0');
   const random = randomUUID();
   return `${timestamp.slice(0, 8)}-${timestamp.slice(8)}-7${random.slice(15)}`;
 }

@@ -196,3 +196,31 @@ test('a failed write gives its bytes and the waiting ones back to the budget', a
   await assert.rejects(writing, { code: 'ENOSPC' });
   assert.equal(budget.held, 0);
 });
+
+test('a client that leaves or a stop signal gives every byte back to the budget', async () => {
+  for (const end of ['client closes', 'stop signal'] as const) {
+    const { handle, nextWrite } = gatedHandle();
+    const budget = new BodyBudget(32 * 1024 * 1024);
+    const source = new PassThrough();
+    const stop = new AbortController();
+    const writing = writeBody(source, handle, {
+      position: 0,
+      limit: 10 * 1024 * 1024,
+      budget,
+      signal: stop.signal,
+    });
+    source.write(kib(64));
+    const first = await nextWrite();
+    source.write(kib(64));
+    await new Promise((resolve) => setImmediate(resolve));
+    if (end === 'client closes') source.destroy();
+    else stop.abort(new Error('stopped by a hook'));
+    await new Promise((resolve) => setImmediate(resolve));
+    first.resolve();
+    (await nextWrite()).resolve();
+    const result = await writing;
+    assert.equal(result.written, 128 * 1024, `${end}: what arrived is written`);
+    assert.ok(result.readError, end);
+    assert.equal(budget.held, 0, end);
+  }
+});

@@ -20,6 +20,20 @@ describe('UUIDv7 upload ids', () => {
     assert.notEqual(newUploadId(at), id, 'random bits differ');
   });
 
+  test('the first and last representable milliseconds round-trip; others are refused', () => {
+    for (const at of [0, 2 ** 48 - 1]) assert.equal(uploadIdTimestamp(newUploadId(at)), at);
+    for (const at of [-1, 2 ** 48, Number.NaN]) assert.throws(() => newUploadId(at), RangeError);
+  });
+
+  test('version 7 and variant 10 on every id, random bits differ', () => {
+    const ids = new Set(Array.from({ length: 1000 }, () => newUploadId(1_700_000_000_000)));
+    assert.equal(ids.size, 1000);
+    for (const id of ids) {
+      assert.equal(id[14], '7');
+      assert.match(id[19]!, /[89ab]/);
+    }
+  });
+
   test('tusd ids, v4 UUIDs, upper case and traversal are not native ids', () => {
     for (const id of [
       '0123456789abcdef0123456789abcdef',
