@@ -6,7 +6,7 @@
  * previous uploads are deleted, so nobody pays for another's writeback. Prints the median MiB/s
  * of the rounds, each server's CPU-seconds per GiB (from /proc, independent of the core count),
  * and ratios against tusd.
- * Sizes: BENCH_LARGE_MIB (1024), BENCH_CONCURRENT (64), BENCH_SMALL_MIB (16), BENCH_ROUNDS (3).
+ * Sizes: BENCH_LARGE_MIB (1024), BENCH_CONCURRENT (64), BENCH_SMALL_MIB (16), BENCH_ROUNDS (5).
  */
 import { execFileSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
@@ -27,7 +27,7 @@ const env = (name: string, fallback: number) => Number(process.env[name] ?? fall
 const largeBytes = env('BENCH_LARGE_MIB', 1024) * 2 ** 20;
 const concurrent = env('BENCH_CONCURRENT', 64);
 const smallBytes = env('BENCH_SMALL_MIB', 16) * 2 ** 20;
-const rounds = env('BENCH_ROUNDS', 3);
+const rounds = env('BENCH_ROUNDS', 5);
 
 interface Run {
   mibPerSecond: number;
