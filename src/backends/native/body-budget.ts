@@ -3,8 +3,8 @@
  * Each writer lets up to 1 MiB gather while its previous write is in flight; with many fast
  * uploads at once that is 2 MiB each, and past about 64 MB of such buffers V8 starts full garbage
  * collections (they live outside the JS heap but count against it). Once the budget is spent, a
- * writer pauses its socket after a smaller batch instead, so many uploads share the memory one
- * fast upload would use alone.
+ * writer pauses its socket after a smaller batch instead, so many fast uploads together hold about
+ * the budget rather than 2 MiB each. A target, not a cap: each still keeps its write in flight.
  */
 export class BodyBudget {
   readonly limit: number;
