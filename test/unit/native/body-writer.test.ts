@@ -143,17 +143,26 @@ function gatedHandle() {
 }
 
 const kib = (count: number) => Buffer.alloc(count * 1024, 0x62);
+const tick = () => new Promise((resolve) => setImmediate(resolve));
 
-test('while a write is in flight, a writer keeps receiving up to 1 MiB when the budget allows', async () => {
+/** A writer over a gated handle with a 64 KiB write in flight and the next 64 KiB waiting. */
+async function writerWithOneWriteInFlight(budget: BodyBudget, signal?: AbortSignal) {
   const { handle, nextWrite } = gatedHandle();
-  const budget = new BodyBudget(32 * 1024 * 1024);
   const source = new PassThrough();
-  const writing = writeBody(source, handle, { position: 0, limit: 10 * 1024 * 1024, budget });
+  const limit = 10 * 1024 * 1024;
+  const writing = writeBody(source, handle, { position: 0, limit, budget, signal });
   source.write(kib(64));
   const first = await nextWrite();
   source.write(kib(64));
+  await tick();
+  return { source, writing, first, nextWrite };
+}
+
+test('while a write is in flight, a writer keeps receiving up to 1 MiB when the budget allows', async () => {
+  const budget = new BodyBudget(32 * 1024 * 1024);
+  const { source, writing, first, nextWrite } = await writerWithOneWriteInFlight(budget);
   source.write(kib(64));
-  await new Promise((resolve) => setImmediate(resolve));
+  await tick();
   assert.equal(source.isPaused(), false);
   assert.equal(budget.held, 192 * 1024, 'the budget counts the bytes in flight and waiting');
   first.resolve();
@@ -164,15 +173,9 @@ test('while a write is in flight, a writer keeps receiving up to 1 MiB when the 
 });
 
 test('once the shared budget is spent, a writer pauses its source after a small batch', async () => {
-  const { handle, nextWrite } = gatedHandle();
   const budget = new BodyBudget(256 * 1024);
   budget.take(256 * 1024); // other uploads hold it all
-  const source = new PassThrough();
-  const writing = writeBody(source, handle, { position: 0, limit: 10 * 1024 * 1024, budget });
-  source.write(kib(64));
-  const first = await nextWrite();
-  source.write(kib(64));
-  await new Promise((resolve) => setImmediate(resolve));
+  const { source, writing, first, nextWrite } = await writerWithOneWriteInFlight(budget);
   assert.equal(source.isPaused(), true, 'paused at 64 KiB waiting, not 1 MiB');
   first.resolve();
   const second = await nextWrite();
@@ -184,14 +187,8 @@ test('once the shared budget is spent, a writer pauses its source after a small 
 });
 
 test('a failed write gives its bytes and the waiting ones back to the budget', async () => {
-  const { handle, nextWrite } = gatedHandle();
   const budget = new BodyBudget(32 * 1024 * 1024);
-  const source = new PassThrough();
-  const writing = writeBody(source, handle, { position: 0, limit: 10 * 1024 * 1024, budget });
-  source.write(kib(64));
-  const first = await nextWrite();
-  source.write(kib(64));
-  await new Promise((resolve) => setImmediate(resolve));
+  const { writing, first } = await writerWithOneWriteInFlight(budget);
   first.reject(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
   await assert.rejects(writing, { code: 'ENOSPC' });
   assert.equal(budget.held, 0);
@@ -199,23 +196,15 @@ test('a failed write gives its bytes and the waiting ones back to the budget', a
 
 test('a client that leaves or a stop signal gives every byte back to the budget', async () => {
   for (const end of ['client closes', 'stop signal'] as const) {
-    const { handle, nextWrite } = gatedHandle();
     const budget = new BodyBudget(32 * 1024 * 1024);
-    const source = new PassThrough();
     const stop = new AbortController();
-    const writing = writeBody(source, handle, {
-      position: 0,
-      limit: 10 * 1024 * 1024,
+    const { source, writing, first, nextWrite } = await writerWithOneWriteInFlight(
       budget,
-      signal: stop.signal,
-    });
-    source.write(kib(64));
-    const first = await nextWrite();
-    source.write(kib(64));
-    await new Promise((resolve) => setImmediate(resolve));
+      stop.signal,
+    );
     if (end === 'client closes') source.destroy();
     else stop.abort(new Error('stopped by a hook'));
-    await new Promise((resolve) => setImmediate(resolve));
+    await tick();
     first.resolve();
     (await nextWrite()).resolve();
     const result = await writing;
