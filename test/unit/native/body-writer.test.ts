@@ -4,6 +4,7 @@ import { createServer, request } from 'node:http';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
+import { setImmediate as tick } from 'node:timers/promises';
 import { BodyBudget } from '../../../src/backends/native/body-budget.ts';
 import { writeBody } from '../../../src/backends/native/body-writer.ts';
 import { tempDir } from '../../helpers/files.ts';
@@ -26,7 +27,7 @@ test('a body whose client is already gone settles at once, writing nothing', asy
   await withOpenFile(async (handle) => {
     const source = new PassThrough();
     source.destroy();
-    await new Promise((resolve) => setImmediate(resolve));
+    await tick();
     const result = await writeBody(source, handle, { position: 0, limit: 10 });
     assert.equal(result.written, 0);
     assert.ok(result.readError);
@@ -136,14 +137,13 @@ function gatedHandle() {
     },
   } as unknown as FileHandle;
   const nextWrite = async () => {
-    while (gates.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    while (gates.length === 0) await tick();
     return gates.shift()!;
   };
   return { handle, nextWrite };
 }
 
 const kib = (count: number) => Buffer.alloc(count * 1024, 0x62);
-const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 /** A writer over a gated handle with a 64 KiB write in flight and the next 64 KiB waiting. */
 async function writerWithOneWriteInFlight(budget: BodyBudget, signal?: AbortSignal) {
