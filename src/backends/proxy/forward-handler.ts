@@ -4,6 +4,7 @@ import type {
   OutgoingHttpHeaders,
   ServerResponse,
 } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { TusgateError } from '../../errors.ts';
 
@@ -18,7 +19,7 @@ export interface ForwardOptions {
   req: IncomingMessage;
   res: ServerResponse;
   /** The request body to stream upstream, or null. */
-  body: IncomingMessage | null;
+  body: Readable | null;
   idleTimeoutMs: number;
   rewriteHeaders: (status: number, headers: IncomingHttpHeaders) => OutgoingHttpHeaders;
   /** Something that must settle before the client sees the response (a creation on record). */

@@ -13,6 +13,7 @@ import type { Metrics } from '../../observability/metrics.ts';
 import { ForwardHandler, type ForwardOutcome } from './forward-handler.ts';
 import { HeadForwarder } from './head-forwarder.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
+import { upstreamBody } from './request-body.ts';
 import { UrlMapper } from './url-mapping.ts';
 
 export interface ProxyBackendOptions {
@@ -82,7 +83,7 @@ export class ProxyBackend implements Backend {
     }
 
     const method = req.method ?? 'GET';
-    const body = hasBody(req) ? req : null;
+    const body = hasBody(req) ? upstreamBody(req) : null;
     const path = `${this.mapper.backendBasePath}${ctx.uploadId ?? ''}${ctx.search}`;
     const labels = { route: this.routeName, backend: this.name };
 
