@@ -28,7 +28,9 @@ export async function startNginx(
 ): Promise<RunningNginx> {
   const binary = nginxBinary();
   if (!binary)
-    throw new Error('nginx is not installed (apt-get install nginx-light; .ci/run does)');
+    throw new Error(
+      'nginx is not installed (apt-get install nginx-light; the npm test setup does)',
+    );
   const port = await freePort();
   await mkdir(join(dir, 'logs'), { recursive: true });
   const conf = join(dir, 'nginx.conf');
