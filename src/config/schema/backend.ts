@@ -17,7 +17,7 @@ export const proxyBackendSchema = z.strictObject({
   limits: z
     .strictObject({
       /** Upload bodies in flight from one client address; more get 429. */
-      bodiesPerClient: z.number().int().min(1).max(4096).default(32),
+      bodiesPerClient: z.number().int().min(1).max(4096).default(64),
       /** Sent as Retry-After with a 429 or 503 refusal. */
       retryAfter: duration.default(10_000),
     })
