@@ -17,10 +17,11 @@ interface RawResponse {
 }
 
 /**
- * A PATCH over a raw socket, so the test decides when each body byte leaves. `response` settles
- * with the gateway's answer, or null when the connection closed without one.
+ * A PATCH (or, with `uploadLength`, a creation-with-upload POST) over a raw socket, so the test
+ * decides when each body byte leaves. `response` settles with the gateway's answer, or null when
+ * the connection closed without one.
  */
-class RawPatch {
+class RawUpload {
   readonly socket: Socket;
   readonly response: Promise<RawResponse | null>;
   readonly closed: Promise<void>;
@@ -29,18 +30,19 @@ class RawPatch {
   constructor(
     gatewayUrl: string,
     path: string,
-    options: { length: number; offset?: number; forwardedFor?: string },
+    options: { length: number; offset?: number; forwardedFor?: string; uploadLength?: number },
   ) {
     const url = new URL(gatewayUrl);
     this.socket = connect(Number(url.port), url.hostname);
     this.socket.on('error', () => {});
     this.closed = new Promise((resolve) => this.socket.once('close', () => resolve()));
+    const creation = options.uploadLength !== undefined;
     const lines = [
-      `PATCH ${path} HTTP/1.1`,
+      `${creation ? 'POST' : 'PATCH'} ${path} HTTP/1.1`,
       `Host: ${url.host}`,
       'Tus-Resumable: 1.0.0',
       'Content-Type: application/offset+octet-stream',
-      `Upload-Offset: ${options.offset ?? 0}`,
+      creation ? `Upload-Length: ${options.uploadLength}` : `Upload-Offset: ${options.offset ?? 0}`,
       `Content-Length: ${options.length}`,
       ...(options.forwardedFor ? [`X-Forwarded-For: ${options.forwardedFor}`] : []),
     ];
@@ -166,14 +168,14 @@ describe('proxy fairness under slow clients', () => {
       server: { trustedProxies: ['127.0.0.1'] },
       routes: [route(tusd.url, { connections })],
     });
-    const patches: RawPatch[] = [];
+    const patches: RawUpload[] = [];
     let drip: NodeJS.Timeout | undefined;
     try {
       const paths = await createUploads(gw.url, slowCount, 1000);
       // Each from an address of its own, so only the backend-wide body budget applies.
       for (const [index, path] of paths.entries()) {
         const forwardedFor = `10.0.${Math.floor(index / 250)}.${(index % 250) + 1}`;
-        const patch = new RawPatch(gw.url, path, { length: 1000, forwardedFor });
+        const patch = new RawUpload(gw.url, path, { length: 1000, forwardedFor });
         patch.send(1);
         patches.push(patch);
       }
@@ -246,11 +248,11 @@ describe('proxy fairness under slow clients', () => {
       server: { trustedProxies: ['127.0.0.1'] },
       routes: [route(tusd.url, { limits: { bodiesPerClient: 3, retryAfter: '7s' } })],
     });
-    const patches: RawPatch[] = [];
+    const patches: RawUpload[] = [];
     try {
       const [a1, a2, a3, a4, b1, a5] = await createUploads(gw.url, 6, 4);
       const open = (path: string | undefined, forwardedFor: string) => {
-        const patch = new RawPatch(gw.url, path as string, { length: 4, forwardedFor });
+        const patch = new RawUpload(gw.url, path as string, { length: 4, forwardedFor });
         patch.send(1);
         patches.push(patch);
         return patch;
@@ -314,7 +316,7 @@ describe('proxy fairness under slow clients', () => {
       timeout: 20_000,
     }, async () => {
       const [path] = await createUploads(gw.url, 1, 10);
-      const stalled = new RawPatch(gw.url, path as string, { length: 10 });
+      const stalled = new RawUpload(gw.url, path as string, { length: 10 });
       stalled.send(4);
       const answer = await within(5_000, 'the 408', stalled.response);
       assert.equal(answer?.status, 408);
@@ -324,7 +326,7 @@ describe('proxy fairness under slow clients', () => {
       await within(5_000, 'the stalled connection to close', stalled.closed);
 
       assert.equal(await offsetOf(gw.url, path as string), '4');
-      const resumed = new RawPatch(gw.url, path as string, { length: 6, offset: 4 });
+      const resumed = new RawUpload(gw.url, path as string, { length: 6, offset: 4 });
       resumed.send(6);
       const done = await within(5_000, 'the resumed PATCH', resumed.response);
       assert.equal(done?.status, 204);
@@ -341,9 +343,18 @@ describe('proxy fairness under slow clients', () => {
       );
     });
 
+    test('a stalled creation-with-upload is answered 408 too', { timeout: 20_000 }, async () => {
+      const stalled = new RawUpload(gw.url, base, { length: 10, uploadLength: 10 });
+      stalled.send(4);
+      const answer = await within(5_000, 'the 408', stalled.response);
+      assert.equal(answer?.status, 408);
+      assert.match(answer?.body ?? '', /^TUSGATE_ERR_REQUEST_TIMEOUT: /);
+      await within(5_000, 'the stalled connection to close', stalled.closed);
+    });
+
     test('a slow body that keeps sending is not ended', { timeout: 20_000 }, async () => {
       const [path] = await createUploads(gw.url, 1, 8);
-      const slow = new RawPatch(gw.url, path as string, { length: 8 });
+      const slow = new RawUpload(gw.url, path as string, { length: 8 });
       for (let byte = 0; byte < 8; byte++) {
         slow.send(1);
         await sleep(150);
