@@ -13,7 +13,8 @@ type DispatchController = Dispatcher.DispatchController;
 export type ForwardOutcome =
   | { kind: 'response'; status: number }
   | { kind: 'backend-error'; error: TusgateError; errorKind: 'connect' | 'timeout' | 'io' }
-  | { kind: 'client-aborted' };
+  | { kind: 'client-aborted' }
+  | { kind: 'client-stalled' };
 
 export interface ForwardOptions {
   req: IncomingMessage;
@@ -21,10 +22,14 @@ export interface ForwardOptions {
   /** The request body to stream upstream, or null. */
   body: Readable | null;
   idleTimeoutMs: number;
+  /** The client's upload body made no progress for this long: it is answered and ended. */
+  bodyIdleTimeoutMs: number;
   rewriteHeaders: (status: number, headers: IncomingHttpHeaders) => OutgoingHttpHeaders;
   /** Something that must settle before the client sees the response (a creation on record). */
   beforeResponse?: () => Promise<void> | undefined;
   onError: (error: TusgateError) => void;
+  /** Answers a client whose body stalled (the answer goes out before the upstream is cut). */
+  onClientStalled: (error: TusgateError) => void;
   onResponseBytes: (count: number) => void;
   onRequestBytes: (count: number) => void;
   done: (outcome: ForwardOutcome) => void;
@@ -38,6 +43,10 @@ export class BackendIdleError extends Error {
   override name = 'BackendIdleError';
 }
 
+class BodyStalledError extends Error {
+  override name = 'BodyStalledError';
+}
+
 /**
  * Streams one request to a backend and its response back, with backpressure both ways:
  * undici pauses the incoming request when the upstream socket is full, and this handler
@@ -45,8 +54,10 @@ export class BackendIdleError extends Error {
  *
  * An idle watchdog answers 504 when the backend makes no progress for `idleTimeoutMs`
  * while we are waiting on it (upload paused by its backpressure, or response not coming).
- * A client that simply sends slowly is not the backend's fault; the server's socket
- * timeout deals with it.
+ * A client that sends nothing is not the backend's fault: a second timer ends a body that
+ * made no progress for `bodyIdleTimeoutMs` while we were waiting on the client. It answers
+ * 408 first, then cuts the upstream connection mid-body; tus servers keep the bytes they
+ * received before the cut (tusd does), and the client resumes from HEAD's offset.
  */
 export class ForwardHandler implements Dispatcher.DispatchHandler {
   private controller: DispatchController | undefined;
@@ -57,6 +68,8 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
   /** Set while the response waits on `beforeResponse`; later events queue behind it. */
   private gate: Promise<void> | undefined;
   private readonly watchdog: NodeJS.Timeout;
+  private bodyIdleTimer: NodeJS.Timeout | undefined;
+  private stalled = false;
   private readonly options: ForwardOptions;
 
   constructor(options: ForwardOptions) {
@@ -74,17 +87,27 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: DispatchController): void {
     this.controller = controller;
-    if (this.abortReason) controller.abort(this.abortReason);
+    if (this.abortReason) {
+      controller.abort(this.abortReason);
+      return;
+    }
+    // Started once the body has a connection: time spent queued is not the client's.
+    if (!this.requestBodyDone && this.options.bodyIdleTimeoutMs > 0) {
+      this.bodyIdleTimer = setTimeout(() => this.onBodyIdle(), this.options.bodyIdleTimeoutMs);
+      this.bodyIdleTimer.unref();
+    }
   }
 
   /** undici reports each chunk it wrote upstream; observing it here keeps the body untouched. */
   onBodySent(chunk: Buffer): void {
     this.options.onRequestBytes(chunk.length);
     this.watchdog.refresh();
+    this.bodyIdleTimer?.refresh();
   }
 
   onRequestSent(): void {
     this.requestBodyDone = true;
+    clearTimeout(this.bodyIdleTimer);
     this.watchdog.refresh();
   }
 
@@ -143,6 +166,10 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: DispatchController, error: Error): void {
+    if (this.stalled) {
+      this.finish({ kind: 'client-stalled' });
+      return;
+    }
     if (error instanceof ClientAbortedError || this.options.res.destroyed) {
       this.finish({ kind: 'client-aborted' });
       return;
@@ -170,10 +197,36 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     this.abort(new BackendIdleError('backend made no progress'));
   }
 
+  /**
+   * undici's abort destroys the request body, and with it the client's socket: the 408 must be
+   * on its way before the upstream is cut.
+   */
+  private onBodyIdle(): void {
+    if (this.finished || this.requestBodyDone || this.abortReason) return;
+    if (this.options.body?.isPaused()) {
+      // Held back by the backend's backpressure: the backend watchdog's business.
+      this.bodyIdleTimer?.refresh();
+      return;
+    }
+    this.stalled = true;
+    const { res } = this.options;
+    const cut = () => this.abort(new BodyStalledError('client sent no body bytes'));
+    if (res.headersSent || res.destroyed) {
+      cut();
+      return;
+    }
+    res.once('finish', cut);
+    res.once('close', cut);
+    this.options.onClientStalled(
+      new TusgateError('TUSGATE_ERR_REQUEST_TIMEOUT', { headers: { Connection: 'close' } }),
+    );
+  }
+
   private finish(outcome: ForwardOutcome): void {
     if (this.finished) return;
     this.finished = true;
     clearTimeout(this.watchdog);
+    clearTimeout(this.bodyIdleTimer);
     this.options.done(outcome);
   }
 }

@@ -10,6 +10,7 @@ import { TusgateError } from '../../errors.ts';
 import type { Backend, RequestContext } from '../../gateway/context.ts';
 import { sendError } from '../../gateway/respond.ts';
 import type { Metrics } from '../../observability/metrics.ts';
+import { BodyLimiter } from './body-limiter.ts';
 import { ForwardHandler, type ForwardOutcome } from './forward-handler.ts';
 import { HeadForwarder } from './head-forwarder.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
@@ -24,12 +25,22 @@ export interface ProxyBackendOptions {
   metrics: Metrics;
 }
 
-/** Forwards tus requests to a legacy tus server (tusd, rustus, @tus/server) over a keep-alive pool. */
+/**
+ * Forwards tus requests to a legacy tus server (tusd, rustus, @tus/server) over keep-alive pools.
+ * undici's Pool queues a request until one of its connections is free, and an upload body holds
+ * its connection for as long as the client takes to send it; so upload bodies get a pool of their
+ * own, and every other request one that slow uploads cannot fill (HEAD: its own agent; GET
+ * downloads, which a slow reader holds as long, a third pool). Bodies beyond the body pool's
+ * size, or beyond one client address's share of it, are refused rather than queued.
+ */
 export class ProxyBackend implements Backend {
   readonly kind = 'proxy' as const;
   readonly name: string;
   readonly mapper: UrlMapper;
-  private readonly pool: Pool;
+  private readonly bodyPool: Pool;
+  private readonly controlPool: Pool;
+  private readonly downloadPool: Pool;
+  private readonly bodies: BodyLimiter;
   private readonly headForwarder: HeadForwarder;
   private readonly config: ProxyBackendConfig;
   private readonly metrics: Metrics;
@@ -41,20 +52,28 @@ export class ProxyBackend implements Backend {
     this.metrics = options.metrics;
     this.routeName = options.routeName;
     this.mapper = new UrlMapper(options.config.url, options.publicBase);
-    this.pool = new Pool(options.config.url.origin, {
-      connections: options.config.connections,
+    const { connections, controlConnections, limits } = options.config;
+    this.bodyPool = this.createPool(connections);
+    this.controlPool = this.createPool(controlConnections);
+    this.downloadPool = this.createPool(controlConnections);
+    this.bodies = new BodyLimiter({ total: connections, perClient: limits.bodiesPerClient });
+    this.headForwarder = new HeadForwarder(options.config.url, {
+      connections: controlConnections,
+      idleTimeoutMs: options.config.idleTimeout,
+      connectTimeoutMs: options.config.connectTimeout,
+    });
+  }
+
+  private createPool(connections: number): Pool {
+    return new Pool(this.config.url.origin, {
+      connections,
       pipelining: 1,
-      connect: { timeout: options.config.connectTimeout },
-      // The forward handler's watchdog owns idleness; undici's own timers would cut long PATCHes.
+      connect: { timeout: this.config.connectTimeout },
+      // The forward handler's timers own idleness; undici's own timers would cut long PATCHes.
       headersTimeout: 0,
       bodyTimeout: 0,
       keepAliveTimeout: 30_000,
       strictContentLength: true,
-    });
-    this.headForwarder = new HeadForwarder(options.config.url, {
-      connections: options.config.connections,
-      idleTimeoutMs: options.config.idleTimeout,
-      connectTimeoutMs: options.config.connectTimeout,
     });
   }
 
@@ -107,15 +126,33 @@ export class ProxyBackend implements Backend {
         .forward({ path, headers, res, rewriteHeaders, onError })
         .then(record);
     }
+    let releaseBody: (() => void) | undefined;
+    if (body !== null) {
+      const admission = this.bodies.admit(ctx.client.address);
+      if (!admission.admitted) {
+        this.refuseBody(res, ctx, admission.reason);
+        return Promise.resolve();
+      }
+      releaseBody = admission.release;
+      res.once('close', releaseBody);
+    }
+    const pool =
+      body !== null ? this.bodyPool : method === 'GET' ? this.downloadPool : this.controlPool;
     return new Promise<void>((resolve) => {
       const handler = new ForwardHandler({
         req,
         res,
         body,
         idleTimeoutMs: this.config.idleTimeout,
+        bodyIdleTimeoutMs: this.config.bodyIdleTimeout,
         rewriteHeaders,
         beforeResponse: () => ctx.creationRecorded,
         onError,
+        onClientStalled: (error) => {
+          ctx.log.info({ backend: this.name }, 'upload body stalled; ended it');
+          this.metrics.proxyBodiesStalled.inc(labels);
+          sendError(res, error, ctx.requestId);
+        },
         onRequestBytes: (count) => {
           ctx.bytesReceived += count;
         },
@@ -123,12 +160,33 @@ export class ProxyBackend implements Backend {
           ctx.bytesSent += count;
         },
         done: (outcome) => {
+          releaseBody?.();
           record(outcome);
           resolve();
         },
       });
-      this.pool.dispatch({ origin: this.config.url.origin, path, method, headers, body }, handler);
+      pool.dispatch({ origin: this.config.url.origin, path, method, headers, body }, handler);
     });
+  }
+
+  /**
+   * Refused without reading the body: the answer closes the connection, so the client's unsent
+   * bytes are not read only to be dropped.
+   */
+  private refuseBody(
+    res: ServerResponse,
+    ctx: RequestContext,
+    reason: 'client_limit' | 'backend_busy',
+  ): void {
+    this.metrics.proxyBodiesRefused.inc({ route: this.routeName, backend: this.name, reason });
+    ctx.log.info({ backend: this.name, reason }, 'upload body refused');
+    const code = reason === 'client_limit' ? 'TUSGATE_ERR_TOO_MANY_UPLOADS' : 'TUSGATE_ERR_BUSY';
+    const retryAfter = String(Math.ceil(this.config.limits.retryAfter / 1000));
+    sendError(
+      res,
+      new TusgateError(code, { headers: { 'Retry-After': retryAfter, Connection: 'close' } }),
+      ctx.requestId,
+    );
   }
 
   private rewriteResponseHeaders(
@@ -161,7 +219,7 @@ export class ProxyBackend implements Backend {
   }
 
   async checkReady(): Promise<void> {
-    const response = await this.pool.request({
+    const response = await this.controlPool.request({
       path: this.mapper.backendBasePath,
       method: 'OPTIONS',
       headers: { 'tus-resumable': '1.0.0' },
@@ -176,7 +234,7 @@ export class ProxyBackend implements Backend {
 
   async close(): Promise<void> {
     this.headForwarder.close();
-    await this.pool.close();
+    await Promise.all([this.bodyPool.close(), this.controlPool.close(), this.downloadPool.close()]);
   }
 }
 
