@@ -195,21 +195,26 @@ async function sample(pid: number, adminUrl: string, startedAt: number): Promise
   };
 }
 
-/** Least-squares slope (per second) and the standard deviation of the residuals. */
+/**
+ * Theil–Sen slope (per second; the median of all pairwise slopes, so a single garbage-collection
+ * excursion cannot tilt it) and the noise around it (1.4826 × the median absolute residual).
+ */
 function fit(xs: number[], ys: number[]): { slope: number; noise: number; mean: number } {
-  const n = xs.length;
-  const mx = xs.reduce((a, b) => a + b, 0) / n;
-  const my = ys.reduce((a, b) => a + b, 0) / n;
-  let sxy = 0;
-  let sxx = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (xs[i]! - mx) * (ys[i]! - my);
-    sxx += (xs[i]! - mx) ** 2;
+  const median = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const middle = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  };
+  const slopes: number[] = [];
+  for (let i = 0; i < xs.length; i++) {
+    for (let j = i + 1; j < xs.length; j++) {
+      if (xs[j] !== xs[i]) slopes.push((ys[j]! - ys[i]!) / (xs[j]! - xs[i]!));
+    }
   }
-  const slope = sxx === 0 ? 0 : sxy / sxx;
-  const residuals = ys.map((y, i) => y - (my + slope * (xs[i]! - mx)));
-  const noise = Math.sqrt(residuals.reduce((a, r) => a + r * r, 0) / Math.max(1, n - 2));
-  return { slope, noise, mean: my };
+  const slope = slopes.length > 0 ? median(slopes) : 0;
+  const intercept = median(ys.map((y, i) => y - slope * xs[i]!));
+  const noise = 1.4826 * median(ys.map((y, i) => Math.abs(y - intercept - slope * xs[i]!)));
+  return { slope, noise, mean: ys.reduce((sum, y) => sum + y, 0) / Math.max(1, ys.length) };
 }
 
 export async function runSoakBenchmark(): Promise<boolean> {
@@ -272,15 +277,25 @@ export async function runSoakBenchmark(): Promise<boolean> {
   console.log(`  requests: ${JSON.stringify(Object.fromEntries(traffic.counts))}`);
   const unexpected = Object.fromEntries(traffic.unexpected);
   console.log(`  unexpected answers: ${JSON.stringify(unexpected)}`);
-  // The first minute warms caches and pools up; the slope is taken over the rest.
+  // The first minute warms caches and pools up; the slope is taken over the rest. Heap and RSS
+  // saw-tooth with garbage collection, so each series is reduced to its floor per minute (the
+  // value after a collection) before fitting: a leak lifts the floor, a late excursion does not.
   const steady = samples.filter((each) => each.seconds >= Math.min(60, (minutes * 60) / 4));
-  const xs = steady.map((each) => each.seconds);
+  const windowSeconds = Math.max(sampleSeconds * 3, 60);
   let flat = true;
-  console.log('  series       mean      slope/10min   noise (σ)   verdict');
+  console.log('  series     floor mean   slope/10min   noise (σ)   verdict');
   for (const key of ['rssMiB', 'heapMiB', 'openFds', 'lagP99Ms'] as const) {
+    const floors = new Map<number, { seconds: number; value: number }>();
+    for (const each of steady) {
+      const window = Math.floor(each.seconds / windowSeconds);
+      const floor = floors.get(window);
+      if (!floor || each[key] < floor.value)
+        floors.set(window, { seconds: each.seconds, value: each[key] });
+    }
+    const points = [...floors.values()];
     const { slope, noise, mean } = fit(
-      xs,
-      steady.map((each) => each[key]),
+      points.map((point) => point.seconds),
+      points.map((point) => point.value),
     );
     const growth = slope * 600;
     const verdict = growth <= Math.max(2 * noise, 0.05 * mean) ? 'flat' : 'GROWS';
