@@ -234,9 +234,9 @@ export class Gateway {
    * Reloads from a file. A file that does not validate, or whose tokens file or keys cannot be
    * read, is refused with a log line and a metric; the running config stays.
    */
-  async reloadFromFile(file: string): Promise<boolean> {
+  async reloadFromFile(file: string, adjust = (config: Config) => config): Promise<boolean> {
     try {
-      this.reload(await loadConfigFile(file));
+      this.reload(adjust(await loadConfigFile(file)));
       return true;
     } catch (error) {
       this.metrics.configReloads.inc({ result: 'failure' });

@@ -9,6 +9,7 @@ import type { ErrorReporter } from '../observability/sentry.ts';
 import { AuthFailure, headerValue } from './auth/types.ts';
 import type { Backend, RequestContext } from './context.ts';
 import { clientInfo } from './forwarded.ts';
+import { refusalFor } from './refusals.ts';
 import { requestIdFor } from './request-id.ts';
 import { sendError, TUS_VERSION, toTusgateError } from './respond.ts';
 import { type CompiledRoute, matchRoute, splitTarget } from './routing.ts';
@@ -216,7 +217,8 @@ export function createPipeline(deps: PipelineDeps) {
         log.error({ err: error }, 'request failed');
         reportError(error, 'gateway');
       }
-      sendError(res, tusError, requestId);
+      const route = state.routes.find((candidate) => candidate.name === matchedRoute);
+      sendError(res, refusalFor(route?.config, tusError), requestId);
     }
   };
 }

@@ -69,4 +69,9 @@ export const routeSchema = z.strictObject({
   canary: canarySchema.optional(),
   hooks: z.array(hookSchema).default([]),
   cors: corsSchema.optional(),
+  /**
+   * `galaxy`: permanent refusals (too large, hook rejection, bad credentials...) are answered 403,
+   * the one status Galaxy's upload client shows its user instead of retrying forever.
+   */
+  refusals: z.enum(['tus', 'galaxy']).default('tus'),
 });
