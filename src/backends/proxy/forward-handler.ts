@@ -21,8 +21,12 @@ export interface ForwardOptions {
   body: IncomingMessage | null;
   idleTimeoutMs: number;
   rewriteHeaders: (status: number, headers: IncomingHttpHeaders) => OutgoingHttpHeaders;
-  /** Something that must settle before the client sees the response (a creation on record). */
+  /**
+   * Something that must settle before the client sees the response (a creation on record). When
+   * it rejects, `refuse` answers instead and the backend's response body is discarded.
+   */
   beforeResponse?: () => Promise<void> | undefined;
+  refuse?: (reason: unknown) => Promise<void>;
   onError: (error: TusgateError) => void;
   onResponseBytes: (count: number) => void;
   onRequestBytes: (count: number) => void;
@@ -55,6 +59,8 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
   private waitingForClientDrain = false;
   /** Set while the response waits on `beforeResponse`; later events queue behind it. */
   private gate: Promise<void> | undefined;
+  /** The gate refused the response: the backend's body is read and dropped. */
+  private discarding = false;
   private readonly watchdog: NodeJS.Timeout;
   private readonly options: ForwardOptions;
 
@@ -101,10 +107,18 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
       res.writeHead(statusCode, rewritten);
       return;
     }
-    this.gate = ready.then(() => {
-      this.gate = undefined;
-      if (!res.destroyed && !res.headersSent) res.writeHead(statusCode, rewritten);
-    });
+    this.gate = ready.then(
+      () => {
+        this.gate = undefined;
+        if (!res.destroyed && !res.headersSent) res.writeHead(statusCode, rewritten);
+      },
+      async (reason: unknown) => {
+        this.discarding = true;
+        // Without an answer of its own the client must not take silence for a 201.
+        await (this.options.refuse?.(reason) ?? Promise.reject(reason)).catch(() => res.destroy());
+        this.gate = undefined;
+      },
+    );
   }
 
   onResponseData(controller: DispatchController, chunk: Buffer): void {
@@ -118,6 +132,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
       return;
     }
     this.watchdog.refresh();
+    if (this.discarding) return;
     const { res } = this.options;
     this.options.onResponseBytes(chunk.length);
     if (!res.write(chunk)) {
@@ -137,7 +152,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
       return;
     }
     const { res } = this.options;
-    res.end();
+    if (!this.discarding) res.end();
     this.finish({ kind: 'response', status: res.statusCode });
   }
 
