@@ -43,6 +43,10 @@ export const errorCatalogue = {
   TUSGATE_ERR_BUSY: { status: 503, message: 'too many uploads in progress, try again later' },
   TUSGATE_ERR_BACKEND_UNAVAILABLE: { status: 502, message: 'upload backend unavailable' },
   TUSGATE_ERR_BACKEND_TIMEOUT: { status: 504, message: 'upload backend timed out' },
+  TUSGATE_ERR_OWNERSHIP_UNAVAILABLE: {
+    status: 503,
+    message: 'upload ownership cannot be checked or recorded right now; try again later',
+  },
   TUSGATE_ERR_SHUTTING_DOWN: { status: 503, message: 'server is shutting down' },
   TUSGATE_ERR_HOOK_REJECTED: { status: 400, message: 'rejected by hook' },
   TUSGATE_ERR_INTERNAL: { status: 500, message: 'internal server error' },

@@ -25,8 +25,12 @@ export interface ForwardOptions {
   /** The client's upload body made no progress for this long: it is answered and ended. */
   bodyIdleTimeoutMs: number;
   rewriteHeaders: (status: number, headers: IncomingHttpHeaders) => OutgoingHttpHeaders;
-  /** Something that must settle before the client sees the response (a creation on record). */
+  /**
+   * Something that must settle before the client sees the response (a creation on record). When
+   * it rejects, `refuse` answers instead and the backend's response body is discarded.
+   */
   beforeResponse?: () => Promise<void> | undefined;
+  refuse?: (reason: unknown) => Promise<void>;
   onError: (error: TusgateError) => void;
   /** Answers a client whose body stalled (the answer goes out before the upstream is cut). */
   onClientStalled: (error: TusgateError) => void;
@@ -67,6 +71,8 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
   private waitingForClientDrain = false;
   /** Set while the response waits on `beforeResponse`; later events queue behind it. */
   private gate: Promise<void> | undefined;
+  /** The gate refused the response: the backend's body is read and dropped. */
+  private discarding = false;
   private readonly watchdog: NodeJS.Timeout;
   private bodyIdleTimer: NodeJS.Timeout | undefined;
   private stalled = false;
@@ -125,10 +131,18 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
       res.writeHead(statusCode, rewritten);
       return;
     }
-    this.gate = ready.then(() => {
-      this.gate = undefined;
-      if (!res.destroyed && !res.headersSent) res.writeHead(statusCode, rewritten);
-    });
+    this.gate = ready.then(
+      () => {
+        this.gate = undefined;
+        if (!res.destroyed && !res.headersSent) res.writeHead(statusCode, rewritten);
+      },
+      async (reason: unknown) => {
+        this.discarding = true;
+        // Without an answer of its own the client must not take silence for a 201.
+        await (this.options.refuse?.(reason) ?? Promise.reject(reason)).catch(() => res.destroy());
+        this.gate = undefined;
+      },
+    );
   }
 
   onResponseData(controller: DispatchController, chunk: Buffer): void {
@@ -142,6 +156,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
       return;
     }
     this.watchdog.refresh();
+    if (this.discarding) return;
     const { res } = this.options;
     this.options.onResponseBytes(chunk.length);
     if (!res.write(chunk)) {
@@ -161,7 +176,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
       return;
     }
     const { res } = this.options;
-    res.end();
+    if (!this.discarding) res.end();
     this.finish({ kind: 'response', status: res.statusCode });
   }
 

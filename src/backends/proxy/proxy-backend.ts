@@ -7,6 +7,7 @@ import type {
 import { Pool } from 'undici';
 import type { ProxyBackendConfig } from '../../config/schema/index.ts';
 import { TusgateError } from '../../errors.ts';
+import { ownershipUnavailable } from '../../gateway/affinity/fail-closed.ts';
 import type { Backend, RequestContext } from '../../gateway/context.ts';
 import { sendError } from '../../gateway/respond.ts';
 import type { Metrics } from '../../observability/metrics.ts';
@@ -106,9 +107,26 @@ export class ProxyBackend implements Backend {
     const path = `${this.mapper.backendBasePath}${ctx.uploadId ?? ''}${ctx.search}`;
     const labels = { route: this.routeName, backend: this.name };
 
+    let createdAtBackend: string | undefined;
     const rewriteHeaders = (status: number, upstream: IncomingHttpHeaders) => {
       observeLifecycle(method, status, req.headers, upstream, ctx);
-      return this.rewriteResponseHeaders(status, upstream, ctx);
+      const headers = this.rewriteResponseHeaders(status, upstream, ctx);
+      if (method === 'POST' && status === 201) {
+        createdAtBackend = this.recordCreation(upstream.location, ctx);
+      }
+      return headers;
+    };
+    // The owner could not be recorded: the upload must not outlive this answer.
+    const refuse = async (reason: unknown) => {
+      ctx.lifecycle.created = false;
+      ctx.lifecycle.finished = false;
+      ctx.log.error(
+        { err: reason, backend: this.name, uploadId: ctx.createdUploadId },
+        'upload owner not recorded: creation refused',
+      );
+      ctx.reportError(reason, 'ownership');
+      await this.terminateCreated(createdAtBackend, ctx);
+      if (!res.destroyed) sendError(res, ownershipUnavailable(reason), ctx.requestId);
     };
     const onError = (error: TusgateError) => {
       ctx.log.warn({ err: error.cause, backend: this.name }, 'backend request failed');
@@ -147,6 +165,7 @@ export class ProxyBackend implements Backend {
         bodyIdleTimeoutMs: this.config.bodyIdleTimeout,
         rewriteHeaders,
         beforeResponse: () => ctx.creationRecorded,
+        refuse,
         onError,
         onClientStalled: (error) => {
           ctx.log.info({ backend: this.name }, 'upload body stalled; ended it');
@@ -200,10 +219,7 @@ export class ProxyBackend implements Backend {
       const mapped = this.mapper.toPublic(location, ctx.publicOrigin);
       if (mapped !== undefined) {
         headers.location = mapped;
-        if (status === 201) {
-          ctx.createdUploadId = mapped.slice(mapped.lastIndexOf('/') + 1);
-          ctx.creationRecorded = ctx.onUploadCreated?.(ctx.createdUploadId);
-        }
+        if (status === 201) ctx.createdUploadId = mapped.slice(mapped.lastIndexOf('/') + 1);
       } else {
         ctx.log.warn({ backend: this.name }, 'backend sent a Location outside its base path');
       }
@@ -216,6 +232,54 @@ export class ProxyBackend implements Backend {
     }
     headers['x-request-id'] = ctx.requestId;
     return headers;
+  }
+
+  /**
+   * Puts a new upload's owner on record before its 201 leaves (see RequestContext.onUploadCreated).
+   * A creation whose id cannot be told from its Location is refused like a failed record. Returns
+   * the id the backend made, to terminate it if the record fails.
+   */
+  private recordCreation(
+    upstreamLocation: string | undefined,
+    ctx: RequestContext,
+  ): string | undefined {
+    const id = ctx.createdUploadId;
+    const onUploadCreated = ctx.onUploadCreated;
+    if (!onUploadCreated) return id;
+    if (id === undefined) {
+      ctx.creationRecorded = Promise.reject(
+        new Error('the backend answered 201 with no Location under its base path'),
+      );
+      return lastSegment(upstreamLocation);
+    }
+    ctx.creationRecorded = (async () => onUploadCreated(id))();
+    return id;
+  }
+
+  /** Deletes an upload this request created at the backend; failures are logged. */
+  private async terminateCreated(id: string | undefined, ctx: RequestContext): Promise<void> {
+    const log = ctx.log.child({ backend: this.name, uploadId: id });
+    if (id === undefined || !/^[A-Za-z0-9._~-]{1,256}$/.test(id)) {
+      log.error('cannot terminate the upload the backend created: its id is unknown');
+      return;
+    }
+    try {
+      const response = await this.controlPool.request({
+        path: `${this.mapper.backendBasePath}${id}`,
+        method: 'DELETE',
+        headers: { 'tus-resumable': '1.0.0', 'x-request-id': ctx.requestId },
+        headersTimeout: this.config.idleTimeout,
+        bodyTimeout: this.config.idleTimeout,
+      });
+      await response.body.dump();
+      if (response.statusCode !== 204 && response.statusCode !== 404) {
+        log.error({ status: response.statusCode }, 'terminating an unowned upload failed');
+      } else {
+        log.info('terminated an upload whose owner could not be recorded');
+      }
+    } catch (error) {
+      log.error({ err: error }, 'terminating an unowned upload failed');
+    }
   }
 
   async checkReady(): Promise<void> {
@@ -265,6 +329,16 @@ function observeLifecycle(
   if (isFinal && isCreation) ctx.lifecycle.finished = true;
   else if (offset !== undefined && ctx.uploadLength != null && offset === ctx.uploadLength) {
     ctx.lifecycle.finished = true;
+  }
+}
+
+function lastSegment(location: string | undefined): string | undefined {
+  if (location === undefined) return undefined;
+  try {
+    const path = new URL(location, 'http://backend.invalid').pathname;
+    return path.slice(path.lastIndexOf('/') + 1) || undefined;
+  } catch {
+    return undefined;
   }
 }
 
