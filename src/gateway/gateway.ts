@@ -2,7 +2,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createBackend } from '../backends/index.ts';
-import { StoreRegistry } from '../backends/native/store-registry.ts';
+import {
+  type StoreLookup,
+  StoreRegistry,
+  type StoreSet,
+} from '../backends/native/store-registry.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { Config } from '../config/schema/index.ts';
 import { configSecrets } from '../config/secrets.ts';
@@ -62,7 +66,6 @@ export class Gateway {
   private closing: Promise<void> | undefined;
   private readonly stores: StoreRegistry;
   private readonly affinity: AffinityStore;
-  private listening = false;
   private healthTimer: NodeJS.Timeout | undefined;
   private canaries = new Map<string, CanaryController>();
   /** Hook runners by route, kept across reloads that leave a route's hooks unchanged. */
@@ -210,20 +213,25 @@ export class Gateway {
    * Serves new requests with a new config. Requests already running finish on the config they
    * started with; the old backends close after them. Stores, locks and canary state whose config
    * did not change carry over. Listen addresses cannot change without a restart.
+   *
+   * Transactional: the whole new generation (stores and their lock tables, authenticators,
+   * backends, hook runners, canaries) is built before anything of the running one changes, so a
+   * reload that throws leaves every store, lock table and cleanup timer as it was.
    */
   reload(config: Config): void {
     const needRestart = restartOnlyChanges(this.config, config);
     if (needRestart.length > 0) {
       this.log.warn({ keys: needRestart }, 'these changes take effect after a restart');
     }
-    // Authenticators first: a bad tokens file or key refuses the reload before anything changed.
+    const stores: StoreSet = this.stores.prepare(config.stores);
+    // Authenticators first: a bad tokens file or key refuses the reload before anything is built.
     const authenticators = buildAuthenticators(config);
-    this.stores.update(config.stores);
-    const next = this.buildRuntime(config, authenticators);
+    const next = this.buildRuntime(config, authenticators, stores);
+    // Nothing below throws: the new generation goes in force as a whole.
+    this.stores.commit(stores);
     const previous = this.runtime;
     this.runtime = next;
     this.config = config;
-    if (this.listening) this.stores.startCleanups();
     previous.retired = true;
     if (previous.active === 0) void this.closeRuntime(previous);
     this.metrics.configReloads.inc({ result: 'success' });
@@ -270,7 +278,6 @@ export class Gateway {
     await listenOn(this.publicServer, listen.host, listen.port);
     await listenOn(this.adminServer, admin.host, admin.port);
     this.stores.startCleanups();
-    this.listening = true;
     // Keeps tusgate_backend_up current for alerts even when nobody polls /readyz.
     this.healthTimer = setInterval(() => void this.probeBackends(), 15_000);
     this.healthTimer.unref();
@@ -321,7 +328,16 @@ export class Gateway {
     this.log.info('stopped');
   }
 
-  private buildRuntime(config: Config, authenticators: (Authenticator | null)[]): Runtime {
+  /**
+   * Builds a config generation without changing the running one: `this.canaries` and the hook
+   * runners' index are replaced only once everything was built. `stores` defaults to the stores
+   * in force (the first generation, built with them).
+   */
+  private buildRuntime(
+    config: Config,
+    authenticators: (Authenticator | null)[],
+    stores: StoreLookup = this.stores.current,
+  ): Runtime {
     const all: { route: string; backend: Backend }[] = [];
     const canaries = new Map<string, CanaryController>();
     const hookRunners = new Map<string, { key: string; runner: RouteHookRunner }>();
@@ -353,7 +369,7 @@ export class Gateway {
             config,
             metrics: this.metrics,
             log: this.log,
-            stores: this.stores,
+            stores,
             hooks,
           });
           backends.set(name, backend);
