@@ -215,19 +215,27 @@ export class Gateway {
    * did not change carry over. Listen addresses cannot change without a restart.
    *
    * Transactional: the whole new generation (stores and their lock tables, authenticators,
-   * backends, hook runners, canaries) is built before anything of the running one changes, so a
-   * reload that throws leaves every store, lock table and cleanup timer as it was.
+   * backends, hook runners, canaries) is built before anything of the running one changes. A
+   * config that cannot be built (a bad tokens file or key, a backend that cannot be made) is
+   * refused with a log line and a metric, every store, lock table and cleanup timer as it was;
+   * the answer is false then. `file` names the config's source in the log.
    */
-  reload(config: Config): void {
+  reload(config: Config, file?: string): boolean {
+    let stores: StoreSet;
+    let next: Runtime;
+    try {
+      stores = this.stores.prepare(config.stores);
+      const authenticators = buildAuthenticators(config);
+      next = this.buildRuntime(config, authenticators, stores);
+    } catch (error) {
+      this.refuseReload(error, file);
+      return false;
+    }
+    // Nothing below throws: the new generation goes in force as a whole.
     const needRestart = restartOnlyChanges(this.config, config);
     if (needRestart.length > 0) {
       this.log.warn({ keys: needRestart }, 'these changes take effect after a restart');
     }
-    const stores: StoreSet = this.stores.prepare(config.stores);
-    // Authenticators first: a bad tokens file or key refuses the reload before anything is built.
-    const authenticators = buildAuthenticators(config);
-    const next = this.buildRuntime(config, authenticators, stores);
-    // Nothing below throws: the new generation goes in force as a whole.
     this.stores.commit(stores);
     const previous = this.runtime;
     this.runtime = next;
@@ -236,6 +244,7 @@ export class Gateway {
     if (previous.active === 0) void this.closeRuntime(previous);
     this.metrics.configReloads.inc({ result: 'success' });
     this.log.info({ routes: config.routes.map((route) => route.name) }, 'configuration reloaded');
+    return true;
   }
 
   /**
@@ -243,18 +252,23 @@ export class Gateway {
    * read, is refused with a log line and a metric; the running config stays.
    */
   async reloadFromFile(file: string): Promise<boolean> {
+    let config: Config;
     try {
-      this.reload(await loadConfigFile(file));
-      return true;
+      config = await loadConfigFile(file);
     } catch (error) {
-      this.metrics.configReloads.inc({ result: 'failure' });
-      const issues = error instanceof ConfigError ? error.issues : undefined;
-      this.log.error(
-        { file, issues, err: issues ? undefined : error },
-        'configuration reload refused; the previous configuration stays in effect',
-      );
+      this.refuseReload(error, file);
       return false;
     }
+    return this.reload(config, file);
+  }
+
+  private refuseReload(error: unknown, file: string | undefined): void {
+    this.metrics.configReloads.inc({ result: 'failure' });
+    const issues = error instanceof ConfigError ? error.issues : undefined;
+    this.log.error(
+      { file, issues, err: issues ? undefined : error },
+      'configuration reload refused; the previous configuration stays in effect',
+    );
   }
 
   private async closeRuntime(runtime: Runtime): Promise<void> {
