@@ -33,8 +33,9 @@ interface StoreEntry extends StoreRuntime {
   /** The root with symlinks resolved: stores on the same files share one lock table. */
   readonly realRoot: string;
   timer?: NodeJS.Timeout;
-  /** Left the config in force: its cleanup never runs again. */
-  retired?: boolean;
+  /** Aborted when the store leaves the config in force: a cleanup under way stops before its
+   * next removal. */
+  readonly retired: AbortController;
 }
 
 /**
@@ -108,7 +109,13 @@ export class StoreRegistry implements StoreLookup {
       }
       const store = new DateShardedStore(name, config);
       const realRoot = realPathOf(store.root);
-      entries.set(name, { store, locker: lockerFor(realRoot), config, realRoot });
+      entries.set(name, {
+        store,
+        locker: lockerFor(realRoot),
+        config,
+        realRoot,
+        retired: new AbortController(),
+      });
     }
     return new StoreSet(entries, newLockers);
   }
@@ -123,7 +130,7 @@ export class StoreRegistry implements StoreLookup {
     const kept = new Set(next.entries.values());
     for (const entry of previous.entries.values()) {
       if (kept.has(entry)) continue;
-      entry.retired = true;
+      entry.retired.abort();
       clearInterval(entry.timer);
       entry.timer = undefined;
     }
@@ -148,22 +155,25 @@ export class StoreRegistry implements StoreLookup {
     }
   }
 
+  /** Runs one cleanup of a store `get` gave. */
   async runCleanup(runtime: StoreRuntime): Promise<void> {
-    // A run slower than the interval (a huge backlog, a slow file system) is not doubled up.
-    if (runtime.cleaning || (runtime as StoreEntry).retired) return;
-    runtime.cleaning = true;
+    const entry = runtime as StoreEntry;
+    // Only stores in force clean up. A run slower than the interval (a huge backlog, a slow
+    // file system) is not doubled up.
+    if (this.#current.entries.get(entry.store.name) !== entry || entry.cleaning) return;
+    entry.cleaning = true;
     try {
-      await this.#cleanup(runtime);
+      await this.#cleanup(entry);
     } finally {
-      runtime.cleaning = false;
+      entry.cleaning = false;
     }
   }
 
-  async #cleanup(runtime: StoreRuntime): Promise<void> {
-    const { store, locker } = runtime;
+  async #cleanup(entry: StoreEntry): Promise<void> {
+    const { store, locker } = entry;
     const busyFolders = new Set([...locker.heldIds()].map((id) => store.pathsFor(id).folder));
     try {
-      const report = await cleanupStore(store, { busyFolders });
+      const report = await cleanupStore(store, { busyFolders, signal: entry.retired.signal });
       this.#onCleanup?.(store.name, report, store.root);
       this.#log.info(
         {
