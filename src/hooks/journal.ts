@@ -33,11 +33,11 @@ const isProgress = (event: HookEvent): boolean => event.Type === 'post-receive';
 
 /**
  * An append-only file of the lifecycle post-* events a route's hooks still owe their sinks: a
- * record line when an event is queued, a done line when it was delivered or given up. A process that is
- * killed (or stopped while a receiver is down) finds what it still owed at its next start. Lines
- * are appended synchronously, so an event is on file before the request that caused it answers;
- * put the folder on a local disk. A write that fails turns the journal off (events then wait in
- * memory only) rather than failing uploads.
+ * record line when an event is queued, a done line when it was delivered or given up. A process
+ * that is killed (or stopped while a receiver is down) finds what it still owed at its next
+ * start. Lines are appended synchronously, so an event is on file before the request that caused
+ * it answers; put the folder on a local disk. A write that fails turns the journal off (events
+ * then wait in memory only) rather than failing uploads.
  */
 export class HookJournal {
   readonly file: string;
