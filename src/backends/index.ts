@@ -5,14 +5,15 @@ import type { HookRunner } from '../hooks/types.ts';
 import { noHooks } from '../hooks/types.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { NativeBackend } from './native/native-backend.ts';
-import type { StoreRegistry } from './native/store-registry.ts';
+import type { StoreLookup } from './native/store-registry.ts';
 import { ProxyBackend } from './proxy/proxy-backend.ts';
 
 export interface BackendFactoryDeps {
   config: Config;
   metrics: Metrics;
   log: Logger;
-  stores: StoreRegistry;
+  /** The stores of the config generation being built. */
+  stores: StoreLookup;
   hooks?: HookRunner;
 }
 

@@ -1,11 +1,13 @@
 import type { Config } from './schema/index.ts';
-import { readTokensFile } from './tokens-file.ts';
+import { TokensFileCache } from './tokens-file.ts';
+
+const tokensFiles = new TokensFileCache();
 
 /**
  * Every secret value the config holds, so error reports can blank them wherever they show up
  * (an error message quoting a URL or a header, say).
  */
-export function configSecrets(config: Config): string[] {
+export function configSecrets(config: Config, files: TokensFileCache = tokensFiles): string[] {
   const secrets: string[] = [];
   if (config.server.adminToken) secrets.push(config.server.adminToken);
   const redisPassword = config.affinity.redis && passwordOf(config.affinity.redis);
@@ -16,7 +18,7 @@ export function configSecrets(config: Config): string[] {
       secrets.push(...Object.keys(auth.tokens));
     }
     if (auth.type === 'static' && typeof auth.tokensFile === 'string') {
-      secrets.push(...tokensIn(auth.tokensFile));
+      secrets.push(...tokensIn(auth.tokensFile, files));
     }
     if (typeof auth.secret === 'string') secrets.push(auth.secret);
     for (const hook of route.hooks) {
@@ -38,10 +40,10 @@ function passwordOf(url: string): string | undefined {
   }
 }
 
-/** The tokens of a static tokens file (read when an error report is built, which is rare). */
-function tokensIn(file: string): string[] {
+/** The tokens of a static tokens file, parsed again only when the file changed. */
+function tokensIn(file: string, files: TokensFileCache): string[] {
   try {
-    return Object.keys(readTokensFile(file, 'tokensFile'));
+    return Object.keys(files.tokens(file, 'tokensFile'));
   } catch {
     return [];
   }

@@ -2,7 +2,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createBackend } from '../backends/index.ts';
-import { StoreRegistry } from '../backends/native/store-registry.ts';
+import {
+  type StoreLookup,
+  StoreRegistry,
+  type StoreSet,
+} from '../backends/native/store-registry.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { Config } from '../config/schema/index.ts';
 import { configSecrets } from '../config/secrets.ts';
@@ -66,7 +70,6 @@ export class Gateway {
   private affinityStore: FailClosedAffinityStore | undefined;
   /** Fixed at start: a reload cannot move the table. */
   private readonly affinityConfig: Config['affinity'];
-  private listening = false;
   private healthTimer: NodeJS.Timeout | undefined;
   private canaries = new Map<string, CanaryController>();
   /** Hook runners by route, kept across reloads that leave a route's hooks unchanged. */
@@ -212,24 +215,38 @@ export class Gateway {
    * Serves new requests with a new config. Requests already running finish on the config they
    * started with; the old backends close after them. Stores, locks and canary state whose config
    * did not change carry over. Listen addresses cannot change without a restart.
+   *
+   * Transactional: the whole new generation (stores and their lock tables, authenticators,
+   * backends, hook runners, canaries) is built before anything of the running one changes. A
+   * config that cannot be built (a bad tokens file or key, a backend that cannot be made) is
+   * refused with a log line and a metric, every store, lock table and cleanup timer as it was;
+   * the answer is false then. `file` names the config's source in the log.
    */
-  reload(config: Config): void {
+  reload(config: Config, file?: string): boolean {
+    let stores: StoreSet;
+    let next: Runtime;
+    try {
+      stores = this.stores.prepare(config.stores);
+      const authenticators = buildAuthenticators(config);
+      next = this.buildRuntime(config, authenticators, stores);
+    } catch (error) {
+      this.refuseReload(error, file);
+      return false;
+    }
+    // Nothing below throws: the new generation goes in force as a whole.
     const needRestart = restartOnlyChanges(this.config, config);
     if (needRestart.length > 0) {
       this.log.warn({ keys: needRestart }, 'these changes take effect after a restart');
     }
-    // Authenticators first: a bad tokens file or key refuses the reload before anything changed.
-    const authenticators = buildAuthenticators(config);
-    this.stores.update(config.stores);
-    const next = this.buildRuntime(config, authenticators);
+    this.stores.commit(stores);
     const previous = this.runtime;
     this.runtime = next;
     this.config = config;
-    if (this.listening) this.stores.startCleanups();
     previous.retired = true;
     if (previous.active === 0) void this.closeRuntime(previous);
     this.metrics.configReloads.inc({ result: 'success' });
     this.log.info({ routes: config.routes.map((route) => route.name) }, 'configuration reloaded');
+    return true;
   }
 
   /**
@@ -237,18 +254,23 @@ export class Gateway {
    * read, is refused with a log line and a metric; the running config stays.
    */
   async reloadFromFile(file: string, adjust = (config: Config) => config): Promise<boolean> {
+    let config: Config;
     try {
-      this.reload(adjust(await loadConfigFile(file)));
-      return true;
+      config = adjust(await loadConfigFile(file));
     } catch (error) {
-      this.metrics.configReloads.inc({ result: 'failure' });
-      const issues = error instanceof ConfigError ? error.issues : undefined;
-      this.log.error(
-        { file, issues, err: issues ? undefined : error },
-        'configuration reload refused; the previous configuration stays in effect',
-      );
+      this.refuseReload(error, file);
       return false;
     }
+    return this.reload(config, file);
+  }
+
+  private refuseReload(error: unknown, file: string | undefined): void {
+    this.metrics.configReloads.inc({ result: 'failure' });
+    const issues = error instanceof ConfigError ? error.issues : undefined;
+    this.log.error(
+      { file, issues, err: issues ? undefined : error },
+      'configuration reload refused; the previous configuration stays in effect',
+    );
   }
 
   private async closeRuntime(runtime: Runtime): Promise<void> {
@@ -272,7 +294,6 @@ export class Gateway {
     await listenOn(this.publicServer, listen.host, listen.port);
     await listenOn(this.adminServer, admin.host, admin.port);
     this.stores.startCleanups();
-    this.listening = true;
     // Keeps tusgate_backend_up current for alerts even when nobody polls /readyz.
     this.healthTimer = setInterval(() => void this.probeBackends(), 15_000);
     this.healthTimer.unref();
@@ -323,7 +344,16 @@ export class Gateway {
     this.log.info('stopped');
   }
 
-  private buildRuntime(config: Config, authenticators: (Authenticator | null)[]): Runtime {
+  /**
+   * Builds a config generation without changing the running one: `this.canaries` and the hook
+   * runners' index are replaced only once everything was built. `stores` defaults to the stores
+   * in force (the first generation, built with them).
+   */
+  private buildRuntime(
+    config: Config,
+    authenticators: (Authenticator | null)[],
+    stores: StoreLookup = this.stores.current,
+  ): Runtime {
     const all: { route: string; backend: Backend }[] = [];
     const canaries = new Map<string, CanaryController>();
     const hookRunners = new Map<string, { key: string; runner: RouteHookRunner }>();
@@ -355,7 +385,7 @@ export class Gateway {
             config,
             metrics: this.metrics,
             log: this.log,
-            stores: this.stores,
+            stores,
             hooks,
           });
           backends.set(name, backend);

@@ -25,12 +25,19 @@ const credentialHeaders = new Set(['authorization', 'proxy-authorization', 'cook
 const openJournals = new Map<string, HookJournal>();
 
 /**
- * An append-only file of the post-* events a route's hooks still owe their sinks: a record line
- * when an event is queued, a done line when it was delivered or given up. A process that is
- * killed (or stopped while a receiver is down) finds what it still owed at its next start. Lines
- * are appended synchronously, so an event is on file before the request that caused it answers;
- * put the folder on a local disk. A write that fails turns the journal off (events then wait in
- * memory only) rather than failing uploads.
+ * Progress (post-receive) is ephemeral: only its latest value matters, and a stale one replayed
+ * after a restart would be wrong. It is never journaled, and never replayed from a journal an
+ * older version wrote; at-least-once delivery is for lifecycle events.
+ */
+const isProgress = (event: HookEvent): boolean => event.Type === 'post-receive';
+
+/**
+ * An append-only file of the lifecycle post-* events a route's hooks still owe their sinks: a
+ * record line when an event is queued, a done line when it was delivered or given up. A process
+ * that is killed (or stopped while a receiver is down) finds what it still owed at its next
+ * start. Lines are appended synchronously, so an event is on file before the request that caused
+ * it answers; put the folder on a local disk. A write that fails turns the journal off (events
+ * then wait in memory only) rather than failing uploads.
  */
 export class HookJournal {
   readonly file: string;
@@ -88,9 +95,12 @@ export class HookJournal {
     return { journal, pending };
   }
 
-  /** Records an event for a sink; undefined when the journal is closed or turned off. */
+  /**
+   * Records an event for a sink; undefined when the journal is closed or turned off, or for
+   * progress events, which are not journaled.
+   */
   record(sink: number, event: HookEvent, headers: Record<string, string[]>): number | undefined {
-    if (this.#closed) return undefined;
+    if (this.#closed || isProgress(event)) return undefined;
     const id = this.#nextId++;
     if (!this.#append(recordLine({ id, sink, event, headers }))) return undefined;
     this.#open.add(id);
@@ -172,7 +182,10 @@ function withoutCredentials(headers: Record<string, string[]>): Record<string, s
   );
 }
 
-/** Entries recorded and not done, in order. A torn last line (a kill mid-write) is skipped. */
+/**
+ * Lifecycle entries recorded and not done, in order. A torn last line (a kill mid-write) is
+ * skipped, and so is progress an older version journaled.
+ */
 function readPending(file: string): Omit<JournalEntry, 'id'>[] {
   let text: string;
   try {
@@ -191,7 +204,12 @@ function readPending(file: string): Omit<JournalEntry, 'id'>[] {
       continue;
     }
     if (typeof parsed.d === 'number') open.delete(parsed.d);
-    else if (typeof parsed.i === 'number' && parsed.e && typeof parsed.s === 'number') {
+    else if (
+      typeof parsed.i === 'number' &&
+      parsed.e &&
+      !isProgress(parsed.e) &&
+      typeof parsed.s === 'number'
+    ) {
       open.set(parsed.i, { sink: parsed.s, event: parsed.e, headers: parsed.h ?? {} });
     }
   }

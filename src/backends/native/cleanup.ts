@@ -24,6 +24,8 @@ export interface CleanupOptions {
   dryRun?: boolean;
   /** Folders (relative to the root) holding uploads that are being written; left for next time. */
   busyFolders?: ReadonlySet<string>;
+  /** Stops the run before its next removal, e.g. when the store left the config. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -50,7 +52,15 @@ export async function cleanupStore(
     durationMs: 0,
   };
   if (store.expiresAfter !== undefined) {
-    await walk(store.root, '', store.layout.levels, {}, report, options.busyFolders ?? new Set());
+    await walk(
+      store.root,
+      '',
+      store.layout.levels,
+      {},
+      report,
+      options.busyFolders ?? new Set(),
+      options.signal,
+    );
   }
   report.durationMs = performance.now() - started;
   return report;
@@ -63,11 +73,13 @@ async function walk(
   parts: DateParts,
   report: CleanupReport,
   busy: ReadonlySet<string>,
+  signal: AbortSignal | undefined,
 ): Promise<void> {
   const [level, ...deeper] = levels;
   if (!level) return;
   const names = await listFolders(join(root, relative), report);
   for (const name of names) {
+    if (signal?.aborted) return;
     const match = level.pattern.exec(name);
     if (!match) continue;
     const folderParts: DateParts = { ...parts };
@@ -84,7 +96,7 @@ async function walk(
       await removeTree(join(root, folder), report);
       report.removedFolders.push(folder);
     } else if (deeper.length > 0) {
-      await walk(root, folder, deeper, folderParts, report, busy);
+      await walk(root, folder, deeper, folderParts, report, busy, signal);
     }
   }
 }

@@ -1,3 +1,5 @@
+import { realpathSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { StoreConfig } from '../../config/schema/index.ts';
 import { type CleanupReport, cleanupStore } from './cleanup.ts';
@@ -5,88 +7,178 @@ import { UploadLocker } from './locker.ts';
 import { DateShardedStore } from './store.ts';
 
 /** Told about every scheduled cleanup run: its report, or the error that stopped it. */
-export type CleanupListener = (store: string, outcome: CleanupReport | Error) => void;
+export type CleanupListener = (
+  store: string,
+  outcome: CleanupReport | Error,
+  /** The root the run walked. */
+  root: string,
+) => void;
 
 export interface StoreRuntime {
   readonly store: DateShardedStore;
-  /** Shared by every backend on this store: one writer per upload, whatever route it came by. */
+  /** Shared by every backend on this store's files: one writer per upload, whatever route or
+   * config generation it came by. */
   readonly locker: UploadLocker;
   /** A cleanup run is under way. */
   cleaning?: boolean;
 }
 
+/** Where backends find their store: the stores of one config generation. */
+export interface StoreLookup {
+  get(name: string): StoreRuntime;
+}
+
+interface StoreEntry extends StoreRuntime {
+  readonly config: StoreConfig;
+  /** The root with symlinks resolved: stores on the same files share one lock table. */
+  readonly realRoot: string;
+  timer?: NodeJS.Timeout;
+  /** Aborted when the store leaves the config in force: a cleanup under way stops before its
+   * next removal. */
+  readonly retired: AbortController;
+}
+
 /**
- * The stores of one gateway, with their lockers and scheduled cleanups. Outlives config reloads
- * for stores whose config did not change, so an upload's lock is never duplicated.
+ * The stores of one config generation, built by `StoreRegistry.prepare` without changing the
+ * stores in force; `StoreRegistry.commit` puts them in force.
  */
-export class StoreRegistry {
-  readonly #stores = new Map<
-    string,
-    StoreRuntime & { config: StoreConfig; timer?: NodeJS.Timeout; cleaning?: boolean }
-  >();
+export class StoreSet implements StoreLookup {
+  readonly entries: ReadonlyMap<string, StoreEntry>;
+  /** Lock tables this set made for roots no earlier generation used. */
+  readonly newLockers: ReadonlyMap<string, UploadLocker>;
+
+  constructor(
+    entries: ReadonlyMap<string, StoreEntry>,
+    newLockers: ReadonlyMap<string, UploadLocker>,
+  ) {
+    this.entries = entries;
+    this.newLockers = newLockers;
+  }
+
+  get(name: string): StoreRuntime {
+    const entry = this.entries.get(name);
+    if (!entry) throw new Error(`unknown store ${name}`);
+    return entry;
+  }
+}
+
+/**
+ * The stores of one gateway, with their lock tables and scheduled cleanups. A reload is two steps:
+ * `prepare` builds the new set and changes nothing, `commit` puts it in force (stopping the
+ * cleanups of stores that left or changed, starting those of stores that came or changed).
+ * Stores whose config did not change carry over as they are. There is one lock table per real
+ * root for the life of the process, so requests still draining on an old config and new ones
+ * exclude each other even when a store was renamed or changed around the same files.
+ */
+export class StoreRegistry implements StoreLookup {
+  #current: StoreSet;
+  readonly #lockers = new Map<string, UploadLocker>();
   readonly #log: Logger;
   readonly #onCleanup: CleanupListener | undefined;
+  #started = false;
 
   constructor(configs: Record<string, StoreConfig>, log: Logger, onCleanup?: CleanupListener) {
     this.#log = log;
     this.#onCleanup = onCleanup;
-    this.update(configs);
+    this.#current = new StoreSet(new Map(), new Map());
+    this.commit(this.prepare(configs));
   }
 
-  /**
-   * Applies a reloaded config: unchanged stores are kept as they are (their locks and timers
-   * included), changed ones are rebuilt keeping the locker when the root stays the same.
-   */
-  update(configs: Record<string, StoreConfig>): void {
+  /** The stores in force. */
+  get current(): StoreSet {
+    return this.#current;
+  }
+
+  /** Builds the stores of a config; nothing in force changes until `commit`. */
+  prepare(configs: Record<string, StoreConfig>): StoreSet {
+    const newLockers = new Map<string, UploadLocker>();
+    const lockerFor = (realRoot: string): UploadLocker => {
+      let locker = this.#lockers.get(realRoot) ?? newLockers.get(realRoot);
+      if (!locker) {
+        locker = new UploadLocker();
+        newLockers.set(realRoot, locker);
+      }
+      return locker;
+    };
+    const entries = new Map<string, StoreEntry>();
     for (const [name, config] of Object.entries(configs)) {
-      const current = this.#stores.get(name);
-      if (current && JSON.stringify(current.config) === JSON.stringify(config)) continue;
-      if (current?.timer) clearInterval(current.timer);
+      const current = this.#current.entries.get(name);
+      if (current && JSON.stringify(current.config) === JSON.stringify(config)) {
+        entries.set(name, current);
+        continue;
+      }
       const store = new DateShardedStore(name, config);
-      const locker =
-        current && current.store.root === store.root ? current.locker : new UploadLocker();
-      this.#stores.set(name, { store, locker, config });
+      const realRoot = realPathOf(store.root);
+      entries.set(name, {
+        store,
+        locker: lockerFor(realRoot),
+        config,
+        realRoot,
+        retired: new AbortController(),
+      });
     }
+    return new StoreSet(entries, newLockers);
+  }
+
+  /** Puts a prepared set in force; stores it does not keep never clean up again. */
+  commit(next: StoreSet): void {
+    const previous = this.#current;
+    this.#current = next;
+    for (const [realRoot, locker] of next.newLockers) {
+      if (!this.#lockers.has(realRoot)) this.#lockers.set(realRoot, locker);
+    }
+    const kept = new Set(next.entries.values());
+    for (const entry of previous.entries.values()) {
+      if (kept.has(entry)) continue;
+      entry.retired.abort();
+      clearInterval(entry.timer);
+      entry.timer = undefined;
+    }
+    if (this.#started) this.#startTimers();
   }
 
   get(name: string): StoreRuntime {
-    const runtime = this.#stores.get(name);
-    if (!runtime) throw new Error(`unknown store ${name}`);
-    return runtime;
+    return this.#current.get(name);
   }
 
-  /** Starts each store's periodic cleanup (stores without a TTL have none). */
+  /** Starts each store's periodic cleanup (stores without a TTL have none), now and after reloads. */
   startCleanups(): void {
-    for (const runtime of this.#stores.values()) {
-      if (runtime.store.expiresAfter === undefined || runtime.timer) continue;
-      runtime.timer = setInterval(
-        () => void this.runCleanup(runtime),
-        runtime.store.cleanupInterval,
-      );
-      runtime.timer.unref();
+    this.#started = true;
+    this.#startTimers();
+  }
+
+  #startTimers(): void {
+    for (const entry of this.#current.entries.values()) {
+      if (entry.store.expiresAfter === undefined || entry.timer) continue;
+      entry.timer = setInterval(() => void this.runCleanup(entry), entry.store.cleanupInterval);
+      entry.timer.unref();
     }
   }
 
+  /** Runs one cleanup of a store `get` gave. */
   async runCleanup(runtime: StoreRuntime): Promise<void> {
-    // A run slower than the interval (a huge backlog, a slow file system) is not doubled up.
-    if (runtime.cleaning) return;
-    runtime.cleaning = true;
+    const entry = runtime as StoreEntry;
+    // Only stores in force clean up. A run slower than the interval (a huge backlog, a slow
+    // file system) is not doubled up.
+    if (this.#current.entries.get(entry.store.name) !== entry || entry.cleaning) return;
+    entry.cleaning = true;
     try {
-      await this.#cleanup(runtime);
+      await this.#cleanup(entry);
     } finally {
-      runtime.cleaning = false;
+      entry.cleaning = false;
     }
   }
 
-  async #cleanup(runtime: StoreRuntime): Promise<void> {
-    const { store, locker } = runtime;
+  async #cleanup(entry: StoreEntry): Promise<void> {
+    const { store, locker } = entry;
     const busyFolders = new Set([...locker.heldIds()].map((id) => store.pathsFor(id).folder));
     try {
-      const report = await cleanupStore(store, { busyFolders });
-      this.#onCleanup?.(store.name, report);
+      const report = await cleanupStore(store, { busyFolders, signal: entry.retired.signal });
+      this.#onCleanup?.(store.name, report, store.root);
       this.#log.info(
         {
           store: store.name,
+          root: store.root,
           removedFolders: report.removedFolders,
           removedFiles: report.removedFiles,
           removedUploads: report.removedUploads,
@@ -96,15 +188,31 @@ export class StoreRegistry {
         'cleanup finished',
       );
     } catch (error) {
-      this.#onCleanup?.(store.name, error instanceof Error ? error : new Error(String(error)));
-      this.#log.error({ err: error, store: store.name }, 'cleanup failed');
+      const failure = error instanceof Error ? error : new Error(String(error));
+      this.#onCleanup?.(store.name, failure, store.root);
+      this.#log.error({ err: error, store: store.name, root: store.root }, 'cleanup failed');
     }
   }
 
   close(): void {
-    for (const runtime of this.#stores.values()) {
-      if (runtime.timer) clearInterval(runtime.timer);
-      runtime.timer = undefined;
+    this.#started = false;
+    for (const entry of this.#current.entries.values()) {
+      clearInterval(entry.timer);
+      entry.timer = undefined;
     }
+  }
+}
+
+/**
+ * The path with symlinks resolved; for a root not made yet, its nearest existing parent's real
+ * path with the rest appended. An unreadable path is taken as written.
+ */
+function realPathOf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch (error) {
+    const parent = dirname(path);
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || parent === path) return path;
+    return join(realPathOf(parent), basename(path));
   }
 }

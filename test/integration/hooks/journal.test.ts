@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { randomFile, tempDir } from '../../helpers/files.ts';
 import { type GatewayProcess, startGatewayProcess } from '../../helpers/gateway.ts';
+import { hookEvent } from '../../helpers/hook-event.ts';
 import { eventually, type HookReceiver, startHookReceiver } from '../../helpers/hook-receiver.ts';
 import { tusUpload } from '../../helpers/tus-client.ts';
 
@@ -44,8 +46,8 @@ describe('hook journal', () => {
     await dir?.remove();
   });
 
-  const start = async () => {
-    const gateway = await startGatewayProcess(config);
+  const start = async (withConfig = config) => {
+    const gateway = await startGatewayProcess(withConfig);
     running.push(gateway);
     return gateway;
   };
@@ -82,5 +84,44 @@ describe('hook journal', () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     assert.deepEqual(typesOf(id), ['post-create', 'post-finish']);
     await third.stop();
+  });
+
+  test('after a restart owed lifecycle events are delivered and owed progress is not replayed', async () => {
+    const journalDir = join(dir.path, 'journal-progress');
+    const withProgress = {
+      ...config,
+      hookJournal: journalDir,
+      routes: (config.routes as Record<string, unknown>[]).map((route) => ({
+        ...route,
+        hooks: [
+          {
+            type: 'http',
+            url: receiver.url,
+            events: ['post-create', 'post-receive', 'post-finish'],
+            retries: 50,
+            retryDelay: '50ms',
+          },
+        ],
+      })),
+    };
+    await receiver.stop();
+    const first = await start(withProgress);
+    const result = await tusUpload(file, { endpoint: `${first.url}/files/` });
+    const id = result.url.slice(result.url.lastIndexOf('/') + 1);
+    await first.stop('SIGKILL');
+    // Progress owed before the lifecycle events, as a version that journaled it left it: were it
+    // replayed, per-upload ordering would deliver it before post-create.
+    const [name] = (await readdir(journalDir)).filter((entry) => entry.endsWith('.jsonl'));
+    const journalFile = join(journalDir, name as string);
+    const owed = await readFile(journalFile, 'utf8');
+    assert.match(owed, /post-finish/);
+    const progress = { i: 900, s: 0, e: hookEvent('post-receive', id, 50_000), h: {} };
+    await writeFile(journalFile, `${JSON.stringify(progress)}\n${owed}`);
+
+    await receiver.start();
+    const second = await start(withProgress);
+    await eventually(() => typesOf(id).includes('post-finish'), 15_000);
+    assert.deepEqual(typesOf(id), ['post-create', 'post-finish']);
+    await second.stop();
   });
 });

@@ -93,3 +93,27 @@ test('credentials never reach the disk, and a second open in the process shares 
     await dir.remove();
   }
 });
+
+test('progress events are never journaled, nor replayed from a journal that holds them', async () => {
+  const dir = await tempDir('tusgate-journal-unit-');
+  try {
+    const first = HookJournal.open(dir.path, 'route-progress');
+    assert.equal(first.journal.record(0, hookEvent('post-receive', 'p', 50), {}), undefined);
+    assert.equal(readFileSync(first.journal.file, 'utf8'), '', 'nothing written for progress');
+    first.journal.record(0, event('owed'), {});
+    first.journal.close();
+    // As an older version wrote it: progress recorded and never done.
+    const stale = { i: 7, s: 0, e: hookEvent('post-receive', 'owed', 60), h: {} };
+    appendFileSync(join(dir.path, 'route-progress.jsonl'), `${JSON.stringify(stale)}\n`);
+
+    const second = HookJournal.open(dir.path, 'route-progress');
+    assert.deepEqual(
+      second.pending.map((entry) => [entry.event.Type, entry.event.Event.Upload.ID]),
+      [['post-finish', 'owed']],
+    );
+    assert.ok(!readFileSync(second.journal.file, 'utf8').includes('post-receive'));
+    second.journal.close();
+  } finally {
+    await dir.remove();
+  }
+});

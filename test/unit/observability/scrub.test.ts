@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { validateConfig } from '../../../src/config/load.ts';
+import { configSecrets } from '../../../src/config/secrets.ts';
+import { TokensFileCache } from '../../../src/config/tokens-file.ts';
 import { createScrubber, FILTERED } from '../../../src/observability/scrub.ts';
+import { tempDir } from '../../helpers/files.ts';
 
 describe('scrubber', () => {
   const scrub = createScrubber({ metadata: true, secrets: () => ['static-token-abcdef'] });
@@ -57,5 +64,64 @@ describe('scrubber', () => {
     const input = { n: 1, b: true, z: null, token: 'x' };
     assert.deepEqual(scrub(input), { n: 1, b: true, z: null, token: FILTERED });
     assert.equal(input.token, 'x');
+  });
+});
+
+describe('scrubber secrets lookup', () => {
+  /** One Sentry-like event with many strings, one of which quotes a token from the file. */
+  const eventQuoting = (token: string) => ({
+    message: `upload failed for ${token}`,
+    breadcrumbs: Array.from({ length: 40 }, (_, index) => ({
+      message: `step ${index}`,
+      category: 'http',
+      data: { url: `/files/${index}`, method: 'PATCH' },
+    })),
+  });
+
+  test('lists the secrets once per event, and reads a tokens file again only when it changed', async () => {
+    const dir = await tempDir('tusgate-scrub-');
+    try {
+      const tokensFile = join(dir.path, 'tokens.yaml');
+      await writeFile(tokensFile, 'file-token-12345678: bob\n');
+      const config = validateConfig({
+        routes: [
+          {
+            name: 'a',
+            match: { pathPrefix: '/a/' },
+            auth: { type: 'static', tokensFile },
+            backends: { t: { type: 'tusd', url: 'http://127.0.0.1:1/files/' } },
+          },
+        ],
+      });
+      let reads = 0;
+      const files = new TokensFileCache((file) => {
+        reads++;
+        return readFileSync(file, 'utf8');
+      });
+      let lookups = 0;
+      const scrub = createScrubber({
+        metadata: true,
+        secrets: () => {
+          lookups++;
+          return configSecrets(config, files);
+        },
+      });
+
+      const first = scrub(eventQuoting('file-token-12345678'));
+      assert.equal(first.message, `upload failed for ${FILTERED}`);
+      assert.equal(lookups, 1);
+      assert.equal(reads, 1);
+
+      scrub(eventQuoting('file-token-12345678'));
+      assert.equal(lookups, 2);
+      assert.equal(reads, 1, 'an unchanged tokens file is not read again');
+
+      await writeFile(tokensFile, 'other-token-87654321-longer: carol\n');
+      const third = scrub(eventQuoting('other-token-87654321-longer'));
+      assert.equal(third.message, `upload failed for ${FILTERED}`);
+      assert.equal(reads, 2);
+    } finally {
+      await dir.remove();
+    }
   });
 });
