@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
@@ -31,6 +31,7 @@ const galaxyChunkSize = 10 * MiB;
 const sizes = [1024, galaxyChunkSize + 1, 23 * MiB];
 /** The guide's one secret, from tusgate's environment as in production (reloads read it too). */
 const adminToken = 'guide-admin-token-0123456789';
+const workingDirectory = process.cwd();
 const tusdId = /^[0-9a-f]{32}$/;
 const nativeId = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -132,6 +133,9 @@ describe("docs/galaxy.md: nginx (TLS) → tusgate → Gravity's tusd and the nat
       assert.match(url.slice(url.lastIndexOf('/') + 1), idPattern);
       const found = galaxyPath(paths.store, url);
       assert.equal(await sha256File(found), sha256(data), `${file.size} bytes read back`);
+      if (idPattern === nativeId) {
+        assert.equal((await stat(found)).nlink, 2, "a hard link to the day folder's data");
+      }
     }
   }
 
@@ -148,6 +152,8 @@ describe("docs/galaxy.md: nginx (TLS) → tusgate → Gravity's tusd and the nat
   before(async () => {
     process.env.TUSGATE_ADMIN_TOKEN = adminToken;
     dir = await tempDir('galaxy-guide-');
+    // Relative paths tusgate defaults to (its data folder) land here, not in the checkout.
+    process.chdir(dir.path);
     paths.store = join(dir.path, 'galaxy', 'tus_upload_store');
     paths.jobStore = join(dir.path, 'galaxy', 'tus_upload_store_job_files');
     paths.sharded = join(dir.path, 'tus', 'sharded');
@@ -202,6 +208,7 @@ describe("docs/galaxy.md: nginx (TLS) → tusgate → Gravity's tusd and the nat
       ['/data/galaxy/tus_upload_store', paths.store],
       ['/data/tus/sharded', paths.sharded],
       ['/data/tus/job-files', paths.jobSharded],
+      ['/var/lib/tusgate', join(dir.path, 'var-lib-tusgate')],
       ['/etc/ssl/galaxy/fullchain.pem', join(tls, 'fullchain.pem')],
       ['/etc/ssl/galaxy/privkey.pem', join(tls, 'privkey.pem')],
       ['listen 443 ssl;', `listen 127.0.0.1:${https443} ssl;`],
@@ -235,6 +242,7 @@ describe("docs/galaxy.md: nginx (TLS) → tusgate → Gravity's tusd and the nat
     await tusd?.stop();
     await galaxy?.close();
     await https?.close();
+    process.chdir(workingDirectory);
     await dir?.remove();
     delete process.env.TUSGATE_ADMIN_TOKEN;
   });
@@ -274,7 +282,9 @@ describe("docs/galaxy.md: nginx (TLS) → tusgate → Gravity's tusd and the nat
 
     // Pulsar: no credentials, 10^7-byte chunks; Galaxy's job files API then moves the file.
     const output = await readFile(files[1]!.path);
+    const galaxyCalls = galaxy.calls.length;
     const url = await galaxyUpload(output, { endpoint: `${origin}${jobFilesPath}` });
+    assert.equal(galaxy.calls.length, galaxyCalls, 'the job files route never asks Galaxy');
     assert.ok(url.startsWith(`${origin}${jobFilesPath}`));
     const staged = galaxyPath(paths.jobStore, url);
     const jobOutput = join(dir.path, 'job_working_directory', 'outputs', 'dataset_1.dat');
