@@ -139,10 +139,10 @@ describe("docs/galaxy.md: nginx (TLS) → tusgate → Gravity's tusd and the nat
     }
   }
 
-  async function statusFor(apiKey: string): Promise<number> {
+  async function statusFor(apiKey: string, length = 10): Promise<number> {
     const response = await request(`${origin}${uploadPath}`, {
       method: 'POST',
-      headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': '10', 'X-Api-Key': apiKey },
+      headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': String(length), 'X-Api-Key': apiKey },
       dispatcher: https,
     });
     await response.body.dump();
@@ -268,6 +268,10 @@ describe("docs/galaxy.md: nginx (TLS) → tusgate → Gravity's tusd and the nat
   test('step 3: 100 % native; tusd uploads still finish on tusd; job files reach their own folder', async () => {
     await useStep(3);
     await uploadAll(userB, nativeId);
+    // Over maxSize (100GiB): 413, or with the route option `refusals: galaxy` the 403 that
+    // Galaxy's dialog shows instead of retrying forever.
+    const galaxyRefusals = block('tusgate.yaml (step 3)').includes('refusals: galaxy');
+    assert.equal(await statusFor(userB, 101 * 1024 ** 3), galaxyRefusals ? 403 : 413);
 
     const resumed = await galaxyUpload(tusdUploadInProgress.data, {
       apiKey: userA,
