@@ -97,6 +97,7 @@ describe("docs/galaxy.md: nginx (TLS) → tusgate → Gravity's tusd and the nat
       endpoint?: string;
       headers?: Record<string, string>;
       uploadUrl?: string;
+      chunkSize?: number;
       stopAfterFirstChunk?: boolean;
     },
   ): Promise<string> {
@@ -104,7 +105,7 @@ describe("docs/galaxy.md: nginx (TLS) → tusgate → Gravity's tusd and the nat
       const upload = new tus.Upload(data, {
         endpoint: options.endpoint ?? `${origin}${uploadPath}`,
         uploadUrl: options.uploadUrl ?? null,
-        chunkSize: galaxyChunkSize,
+        chunkSize: options.chunkSize ?? galaxyChunkSize,
         metadata: {},
         headers: {
           ...(options.apiKey ? { 'X-Api-Key': options.apiKey } : {}),
@@ -287,7 +288,10 @@ describe("docs/galaxy.md: nginx (TLS) → tusgate → Gravity's tusd and the nat
     // Pulsar: no credentials, 10^7-byte chunks; Galaxy's job files API then moves the file.
     const output = await readFile(files[1]!.path);
     const galaxyCalls = galaxy.calls.length;
-    const url = await galaxyUpload(output, { endpoint: `${origin}${jobFilesPath}` });
+    const url = await galaxyUpload(output, {
+      endpoint: `${origin}${jobFilesPath}`,
+      chunkSize: 10 ** 7,
+    });
     assert.equal(galaxy.calls.length, galaxyCalls, 'the job files route never asks Galaxy');
     assert.ok(url.startsWith(`${origin}${jobFilesPath}`));
     const staged = galaxyPath(paths.jobStore, url);
