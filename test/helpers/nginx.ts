@@ -93,3 +93,56 @@ http {
   };
   return { name: 'nginx', port, endpoint: `http://127.0.0.1:${port}/files/`, pid: child.pid, stop };
 }
+
+/**
+ * Real nginx running `httpContext` (upstreams and server blocks, e.g. a documented config) inside a
+ * minimal main config; `port` is the port that text listens on.
+ */
+export async function startNginxWithConfig(
+  dir: string,
+  httpContext: string,
+  port: number,
+): Promise<RunningNginx> {
+  const binary = nginxBinary();
+  if (!binary)
+    throw new Error(
+      'nginx is not installed (apt-get install nginx-light; the npm test setup does)',
+    );
+  await mkdir(join(dir, 'logs'), { recursive: true });
+  const conf = join(dir, 'nginx.conf');
+  await writeFile(
+    conf,
+    `user root;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+${httpContext}
+}
+`,
+  );
+  const child: ChildProcess = spawn(binary, ['-p', dir, '-c', conf, '-g', 'daemon off;'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  try {
+    await waitForPort(port);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw new Error(`nginx did not start: ${(error as Error).message}\n${stderr}`);
+  }
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  };
+  return { name: 'nginx', port, endpoint: `https://127.0.0.1:${port}/`, pid: child.pid, stop };
+}
