@@ -43,7 +43,7 @@ function flatCleanup(dir: string, cutoff: number): Outcome {
 
 async function shardedCleanup(store: DateShardedStore, now: number): Promise<Outcome> {
   const report = await cleanupStore(store, { now });
-  return { ms: report.durationMs, stat: 0, ...report.operations };
+  return { ms: report.durationMs, ...report.operations };
 }
 
 export async function runCleanupBenchmark(): Promise<void> {
