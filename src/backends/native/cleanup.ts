@@ -156,11 +156,11 @@ async function removeTree(run: Run, path: string): Promise<void> {
     ? await readUnsettled(join(path, handoffSweptMarker))
     : null;
   for (const entry of entries) {
+    if (entry.isDirectory()) await removeTree(run, join(path, entry.name));
+  }
+  const files = entries.filter((entry) => !entry.isDirectory());
+  await forEachConcurrently(files, async (entry) => {
     const child = join(path, entry.name);
-    if (entry.isDirectory()) {
-      await removeTree(run, child);
-      continue;
-    }
     if (entry.name !== handoffSweptMarker) {
       report.removedFiles++;
       if (entry.name.endsWith('.info')) report.removedUploads++;
@@ -172,7 +172,7 @@ async function removeTree(run: Run, path: string): Promise<void> {
       report.operations.unlink++;
       await unlink(child).catch(ignoreGone(undefined));
     }
-  }
+  });
   if (!report.dryRun) {
     report.operations.rmdir++;
     await rmdir(path).catch(ignoreGone(undefined));
@@ -192,11 +192,10 @@ async function sweepHandOffs(run: Run, folder: string): Promise<void> {
   report.operations.readdir++;
   const names = await readdir(path).catch(ignoreGone([]));
   const unsettled: string[] = [];
-  for (const name of names) {
-    if (!isNativeUploadId(name)) continue;
+  await forEachConcurrently(names.filter(isNativeUploadId), async (name) => {
     const outcome = await dropHandOff(run, name, join(path, name), report.handoffCutoff);
     if (outcome === 'absent' || outcome === 'young') unsettled.push(name);
-  }
+  });
   report.sweptFolders.push(folder);
   if (report.dryRun) return;
   // Written whole, then renamed: a run that dies halfway leaves no marker, and the next one
@@ -226,6 +225,24 @@ async function dropHandOff(
 async function readUnsettled(marker: string): Promise<Set<string> | null> {
   const text = await readFile(marker, 'utf8').catch(ignoreGone(null));
   return text === null ? null : new Set(text.split('\n').filter(Boolean));
+}
+
+/**
+ * Per-file calls go through libuv's thread pool: a few in flight at once hide its latency (and a
+ * network file system's), while a small bound keeps a big day from flooding the pool that request
+ * handlers need too.
+ */
+const fileConcurrency = 8;
+
+async function forEachConcurrently<T>(
+  items: readonly T[],
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(fileConcurrency, items.length) }, worker));
 }
 
 /** A file a client deleted (termination) or another cleanup removed first is not an error. */
