@@ -91,7 +91,16 @@ export async function assembleFinalsOf(
   ctx: RequestContext,
   partialId: string,
 ): Promise<void> {
-  const text = await readFile(finalsFile(env, partialId), 'utf8').catch(() => '');
+  let text: string;
+  try {
+    text = await readFile(finalsFile(env, partialId), 'utf8');
+  } catch (error) {
+    // No file: no final waits for this partial (the usual case).
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      ctx.log.warn({ err: error, uploadId: partialId }, 'cannot read the finals of a partial');
+    }
+    return;
+  }
   for (const finalId of new Set(text.split('\n').filter(Boolean))) {
     try {
       await assembleFinal(env, req, ctx, finalId, env.lockTimeout);
