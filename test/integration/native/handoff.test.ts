@@ -10,8 +10,9 @@ import { DateShardedStore } from '../../../src/backends/native/store.ts';
 import { newUploadId } from '../../../src/backends/native/upload-id.ts';
 import { validateConfig } from '../../../src/config/load.ts';
 import { tempDir } from '../../helpers/files.ts';
-import { cliEntry, nodeBinary } from '../../helpers/gateway.ts';
-import { type NativeGateway, startNativeGateway } from '../../helpers/native.ts';
+import { cliEntry, nodeBinary, startGateway } from '../../helpers/gateway.ts';
+import { metricValue, scrape } from '../../helpers/metrics.ts';
+import { type NativeGateway, nativeConfig, startNativeGateway } from '../../helpers/native.ts';
 
 const run = promisify(execFile);
 const tus = { 'Tus-Resumable': '1.0.0' };
@@ -54,6 +55,42 @@ describe('native hand-off folder: DELETE removes the link', () => {
     await rename(`${replaced.link}.new`, replaced.link);
     assert.equal((await fetch(replaced.url, { method: 'DELETE', headers: tus })).status, 204);
     assert.equal(await readFile(replaced.link, 'utf8'), 'Galaxy wrote this');
+  });
+});
+
+describe('scheduled cleanup in the server', () => {
+  test('removes an expired upload’s hand-off link and counts it (no id label)', async (t) => {
+    const dir = await tempDir('tusgate-handoff-scheduled-');
+    t.after(() => dir.remove());
+    const raw = nativeConfig(dir.path, { store: { cleanupInterval: '100ms' } });
+    const store = new DateShardedStore('main', validateConfig(raw).stores.main!);
+    // Made before the server starts, so its first cleanup run finds it complete.
+    const id = newUploadId(Date.now() - 10 * day);
+    await store.create(
+      store.newInfo(id, {
+        Size: 1,
+        SizeIsDeferred: false,
+        MetaData: {},
+        IsPartial: false,
+        IsFinal: false,
+        PartialUploads: null,
+      }),
+    );
+    await writeFile(store.pathsFor(id).data, 'x');
+    const link = await store.handOff(id);
+    assert.ok(link && (await exists(link)));
+    const gw = await startGateway(raw);
+    t.after(() => gw.stop());
+    let text = await scrape(gw.adminUrl);
+    const removed = () =>
+      metricValue(text, 'tusgate_cleanup_handoff_links_removed_total', { store: 'main' });
+    for (let attempt = 0; attempt < 200 && removed() < 1; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      text = await scrape(gw.adminUrl);
+    }
+    assert.equal(removed(), 1);
+    assert.equal(await exists(link!), false);
+    assert.doesNotMatch(text, new RegExp(id));
   });
 });
 
