@@ -190,7 +190,8 @@ async function sweepHandOffs(run: Run, folder: string): Promise<void> {
   report.operations.stat++;
   if (await lstat(marker).then(() => true, ignoreGone(false))) return;
   report.operations.readdir++;
-  const names = await readdir(path).catch(ignoreGone([]));
+  const names = await readdir(path).catch(ignoreGone(null));
+  if (names === null) return; // removed meanwhile (another host's cleanup, an operator)
   const unsettled: string[] = [];
   await forEachConcurrently(names.filter(isNativeUploadId), async (name) => {
     const outcome = await dropHandOff(run, name, join(path, name), report.handoffCutoff);
