@@ -5,9 +5,9 @@ import { ConfigError } from '../errors.ts';
 import { createLogger } from '../observability/logger.ts';
 
 /**
- * Removes expired uploads from every date-sharded store of a config, once. Safe beside a running
- * server: only folders whose whole period is past the TTL go, and no upload in them can still be
- * written (its clients get 410 from the server).
+ * Removes expired uploads (and their hand-off links) from every date-sharded store of a config,
+ * once. Safe beside a running server: only folders whose whole period is past the TTL go, and no
+ * upload in them can still be written (its clients get 410 from the server).
  */
 export async function cleanupCommand(file: string, dryRun: boolean): Promise<number> {
   let config: Awaited<ReturnType<typeof loadConfigFile>>;
@@ -38,6 +38,10 @@ export async function cleanupCommand(file: string, dryRun: boolean): Promise<num
           removedFolders: report.removedFolders,
           removedFiles: report.removedFiles,
           removedUploads: report.removedUploads,
+          sweptFolders: report.sweptFolders,
+          removedHandoffLinks: report.removedHandoffLinks.length,
+          // The dry run names them, so an operator sees which hand-off files would go.
+          ...(dryRun ? { handoffLinks: report.removedHandoffLinks } : {}),
           durationMs: Math.round(report.durationMs),
         },
         dryRun ? 'cleanup (dry run): would remove' : 'cleanup: removed',

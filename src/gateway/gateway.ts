@@ -92,6 +92,7 @@ export class Gateway {
         ok: true,
         removedFiles: outcome.removedFiles,
         removedUploads: outcome.removedUploads,
+        removedHandoffLinks: outcome.removedHandoffLinks.length,
         seconds: outcome.durationMs / 1000,
       });
     });

@@ -109,6 +109,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly cleanupRemovedHandoffLinks = new Counter({
+    name: 'tusgate_cleanup_handoff_links_removed_total',
+    help: 'Hand-off links (handoffDir/<id>) of finished uploads removed by cleanup.',
+    labelNames: ['store'],
+    registers: [this.registry],
+  });
+
   readonly cleanupDuration = new Histogram({
     name: 'tusgate_cleanup_duration_seconds',
     help: 'How long a cleanup run took.',
@@ -220,13 +227,20 @@ export class Metrics {
   observeCleanup(
     store: string,
     result:
-      | { ok: true; removedFiles: number; removedUploads: number; seconds: number }
+      | {
+          ok: true;
+          removedFiles: number;
+          removedUploads: number;
+          removedHandoffLinks?: number;
+          seconds: number;
+        }
       | { ok: false },
   ): void {
     this.cleanupRuns.inc({ store, result: result.ok ? 'success' : 'failure' });
     if (!result.ok) return;
     this.cleanupRemovedFiles.inc({ store }, result.removedFiles);
     this.uploadsExpired.inc({ store }, result.removedUploads);
+    this.cleanupRemovedHandoffLinks.inc({ store }, result.removedHandoffLinks ?? 0);
     this.cleanupDuration.observe({ store }, result.seconds);
     this.cleanupLastSuccess.set({ store }, Date.now() / 1000);
   }

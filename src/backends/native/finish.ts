@@ -1,6 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import type { RequestContext } from '../../gateway/context.ts';
+import { assembleFinalsOf } from './assemble.ts';
 import { hookRequest, hookUpload, type NativeEnvironment } from './environment.ts';
 import type { UploadInfo } from './info.ts';
 
@@ -34,4 +35,6 @@ export async function finishUpload(
   if (env.hooks.wants('post-finish')) {
     env.hooks.post('post-finish', hookUpload(info, info.Size), hookRequest(req, ctx));
   }
+  // The last partial of a final created early (concatenation-unfinished) completes the final.
+  if (info.IsPartial) await assembleFinalsOf(env, req, ctx, info.ID);
 }

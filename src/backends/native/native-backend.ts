@@ -54,7 +54,7 @@ export class NativeBackend implements Backend {
           await handleTerminate(env, req, res, ctx, requireId(id));
           return;
         case 'GET':
-          await handleDownload(env, res, ctx, requireId(id));
+          await handleDownload(env, req, res, ctx, requireId(id));
           return;
         default:
           throw methodNotAllowed('OPTIONS, POST, HEAD, PATCH, DELETE, GET');

@@ -10,6 +10,7 @@ export const tusExtensions = [
   'expiration',
   'checksum',
   'concatenation',
+  'concatenation-unfinished',
 ].join(',');
 
 export const checksumAlgorithmHeader = checksumAlgorithms.join(',');

@@ -1,13 +1,16 @@
+import type { Stats } from 'node:fs';
 import { constants } from 'node:fs';
 import {
   copyFile,
   type FileHandle,
   link,
+  lstat,
   mkdir,
   open,
   rename,
   stat,
   unlink,
+  utimes,
 } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { StoreConfig } from '../../config/schema/index.ts';
@@ -40,6 +43,8 @@ export class DateShardedStore {
   readonly handoffDir: string | undefined;
   /** Time to live of an upload in ms, or undefined for no expiry. */
   readonly expiresAfter: number | undefined;
+  /** How long a finished upload's hand-off link stays (ms); defaults to `expiresAfter`. */
+  readonly handoffExpiresAfter: number | undefined;
   readonly cleanupInterval: number;
   /** Date folders this process has made or found: creating an upload there needs no `mkdir`. */
   readonly #knownFolders = new Set<string>();
@@ -50,6 +55,7 @@ export class DateShardedStore {
     this.layout = compileLayout(config.layout);
     this.handoffDir = config.handoffDir === undefined ? undefined : resolve(config.handoffDir);
     this.expiresAfter = config.expiresAfter;
+    this.handoffExpiresAfter = config.handoffExpiresAfter ?? config.expiresAfter;
     this.cleanupInterval = config.cleanupInterval;
   }
 
@@ -156,10 +162,66 @@ export class DateShardedStore {
       if (code !== 'EXDEV') throw error;
       const temporary = join(this.handoffDir, `.${id}.tmp`);
       await copyFile(source, temporary);
+      // The copy carries the data's mtime: that is how `removeHandOff` knows it for ours.
+      const { atime, mtime } = await stat(source);
+      await utimes(temporary, atime, mtime);
       await rename(temporary, target);
     }
     return target;
   }
+
+  /**
+   * Removes `handoffDir/<id>` if it is still what `handOff` put there. One lstat of that one name
+   * (never a listing of the folder); when something is there, one stat of the data to compare.
+   * `data` is the upload's data file (default: where its id says); it must still exist.
+   */
+  async removeHandOff(
+    id: string,
+    options: { data?: string; dryRun?: boolean; finishedBefore?: number } = {},
+  ): Promise<HandOffRemoval> {
+    if (this.handoffDir === undefined) return 'absent';
+    const target = join(this.handoffDir, id);
+    const entry = await statIfPresent(target, false);
+    if (entry === null) return 'absent';
+    const data = await statIfPresent(options.data ?? this.pathsFor(id).data, true);
+    if (data === null || !isOurHandOff(entry, data)) return 'foreign';
+    if (options.finishedBefore !== undefined && entry.mtimeMs > options.finishedBefore) {
+      return 'young';
+    }
+    if (!options.dryRun) await unlinkIfPresent(target);
+    return 'removed';
+  }
+}
+
+/** What `removeHandOff` found at `handoffDir/<id>`. */
+export type HandOffRemoval =
+  | 'absent' // nothing there: never finished, or Galaxy moved it away
+  | 'foreign' // something that is not our link nor our copy (or the data is gone): left alone
+  | 'young' // ours, but finished after `finishedBefore`: left for later
+  | 'removed'; // ours, unlinked (dry run: would be)
+
+/** File system calls `removeHandOff` made for an outcome: cleanup counts them. */
+export function handOffRemovalCalls(outcome: HandOffRemoval, dryRun: boolean) {
+  return {
+    stat: outcome === 'absent' ? 1 : 2,
+    unlink: outcome === 'removed' && !dryRun ? 1 : 0,
+  };
+}
+
+async function statIfPresent(path: string, follow: boolean): Promise<Stats | null> {
+  try {
+    return await (follow ? stat(path) : lstat(path));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+/** A hard link of the data (same inode), or the copy `handOff` made (same size, same mtime). */
+function isOurHandOff(entry: Stats, data: Stats): boolean {
+  if (!entry.isFile()) return false;
+  if (entry.ino === data.ino && entry.dev === data.dev) return true;
+  return entry.size === data.size && Math.floor(entry.mtimeMs) === Math.floor(data.mtimeMs);
 }
 
 async function unlinkIfPresent(path: string): Promise<void> {

@@ -22,13 +22,29 @@ export const layout = z
     }
   });
 
-export const dateShardedStoreSchema = z.strictObject({
-  type: z.literal('date-sharded'),
-  root: z.string().min(1),
-  layout,
-  handoffDir: z.string().min(1).optional(),
-  expiresAfter: duration.optional(),
-  cleanupInterval: duration.default(3_600_000),
-});
+export const dateShardedStoreSchema = z
+  .strictObject({
+    type: z.literal('date-sharded'),
+    root: z.string().min(1),
+    layout,
+    handoffDir: z.string().min(1).optional(),
+    expiresAfter: duration.optional(),
+    handoffExpiresAfter: duration.optional(),
+    cleanupInterval: duration.default(3_600_000),
+  })
+  .superRefine((store, ctx) => {
+    if (store.handoffExpiresAfter === undefined) return;
+    // Hand-off links are swept by the store's cleanup, which only runs with a TTL; past the TTL
+    // the links go with their day folders anyway.
+    const problem =
+      store.handoffDir === undefined
+        ? 'needs handoffDir'
+        : store.expiresAfter === undefined
+          ? 'needs expiresAfter (cleanup only runs on stores with a TTL)'
+          : store.handoffExpiresAfter > store.expiresAfter
+            ? 'must not be longer than expiresAfter'
+            : null;
+    if (problem) ctx.addIssue({ code: 'custom', path: ['handoffExpiresAfter'], message: problem });
+  });
 
 export const storeSchema = z.discriminatedUnion('type', [dateShardedStoreSchema]);

@@ -44,6 +44,7 @@ describe('native backend: tus 1.0.0 and its extensions', () => {
     assert.deepEqual(response.headers.get('tus-extension')?.split(',').sort(), [
       'checksum',
       'concatenation',
+      'concatenation-unfinished',
       'creation',
       'creation-defer-length',
       'creation-with-upload',
@@ -173,11 +174,12 @@ describe('native backend: tus 1.0.0 and its extensions', () => {
   test('concatenation: final upload joins finished partials; PATCH on it is 403', async () => {
     const a = await create({ 'Upload-Length': '3', 'Upload-Concat': 'partial' });
     const b = await create({ 'Upload-Length': '2', 'Upload-Concat': 'partial' });
-    const early = await fetch(gw.endpoint, {
+    const notPartial = await create({ 'Upload-Length': '1' });
+    const mixed = await fetch(gw.endpoint, {
       method: 'POST',
-      headers: { ...tus, 'Upload-Concat': `final;${a} ${b}` },
+      headers: { ...tus, 'Upload-Concat': `final;${a} ${notPartial}` },
     });
-    assert.equal(early.status, 400, 'partials must be finished');
+    assert.equal(mixed.status, 400, 'only partial uploads can be concatenated');
     await patch(a, 0, 'abc');
     await patch(b, 0, 'de');
     assert.equal((await head(a)).headers.get('upload-concat'), 'partial');

@@ -1,12 +1,10 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import { TusgateError } from '../../../errors.ts';
 import type { RequestContext } from '../../../gateway/context.ts';
 import { hookRefusalFor } from '../../../gateway/refusals.ts';
 import { TUS_VERSION } from '../../../gateway/respond.ts';
 import { appendBody } from '../append.ts';
+import { awaitPartials, concatenate, inspectPartials } from '../assemble.ts';
 import { parseUploadChecksum } from '../checksum.ts';
 import { parseUploadConcat } from '../concat.ts';
 import { hookRequest, hookUpload, type NativeEnvironment } from '../environment.ts';
@@ -14,7 +12,7 @@ import { finishUpload } from '../finish.ts';
 import type { UploadInfo } from '../info.ts';
 import { parseUploadMetadata } from '../metadata.ts';
 import { contentLength, hasOffsetBody, parseUploadLength, singleHeader } from '../protocol.ts';
-import { isFinished, loadUpload, withUploadLock } from '../upload-access.ts';
+import { isFinished, withUploadLock } from '../upload-access.ts';
 import { isNativeUploadId, newUploadId } from '../upload-id.ts';
 import { sendHookRejection, sendUploadStopped } from './hook-rejection.ts';
 import { expiresHeader } from './response-headers.ts';
@@ -41,6 +39,7 @@ export async function handleCreate(
   let size = 0;
   let deferred = false;
   let partialIds: string[] | null = null;
+  let partialsFinished = false;
   if (concat.kind === 'final') {
     if (length !== undefined || deferHeader !== undefined) {
       throw new TusgateError('TUSGATE_ERR_INVALID_LENGTH', {
@@ -48,7 +47,11 @@ export async function handleCreate(
       });
     }
     partialIds = concat.ids;
-    size = await finishedPartialsSize(env, ctx, concat.ids);
+    // concatenation-unfinished: partials still being written make a final that waits for them.
+    const partials = await inspectPartials(env, ctx, concat.ids);
+    partialsFinished = partials.finished;
+    size = partials.size ?? 0;
+    deferred = partials.size === undefined;
   } else if (length !== undefined) {
     if (deferHeader !== undefined) {
       throw new TusgateError('TUSGATE_ERR_INVALID_LENGTH', {
@@ -118,9 +121,11 @@ export async function handleCreate(
   }
 
   let offset = 0;
-  if (concat.kind === 'final') {
+  if (concat.kind === 'final' && !partialsFinished) {
+    await awaitPartials(env, req, ctx, info);
+  } else if (concat.kind === 'final') {
     try {
-      await concatenate(info, partialIds!, env);
+      await concatenate(env, info, partialIds!);
     } catch (error) {
       // A final upload with short data could never complete: it must not outlive the failure.
       await env.store.remove(id).catch(() => {});
@@ -149,44 +154,9 @@ export async function handleCreate(
     'Content-Length': '0',
     ...expiresHeader(env, info, offset),
   };
-  if (withBody || concat.kind === 'final') headers['Upload-Offset'] = String(offset);
+  if (withBody || (concat.kind === 'final' && partialsFinished)) {
+    headers['Upload-Offset'] = String(offset);
+  }
   res.writeHead(201, headers);
   res.end();
-}
-
-async function finishedPartialsSize(
-  env: NativeEnvironment,
-  ctx: RequestContext,
-  ids: string[],
-): Promise<number> {
-  let total = 0;
-  for (const id of ids) {
-    const { info, offset } = await loadUpload(env, ctx, id);
-    if (!info.IsPartial) {
-      throw new TusgateError('TUSGATE_ERR_INVALID_CONCAT', {
-        message: `upload ${id} is not a partial upload`,
-      });
-    }
-    if (!isFinished(info, offset)) {
-      throw new TusgateError('TUSGATE_ERR_INVALID_CONCAT', {
-        message: `partial upload ${id} is not finished`,
-      });
-    }
-    total += info.Size;
-  }
-  return total;
-}
-
-async function concatenate(final: UploadInfo, ids: string[], env: NativeEnvironment) {
-  let position = 0;
-  for (const id of ids) {
-    const source = env.store.pathsFor(id).data;
-    const sink = createWriteStream(final.Storage.Path, { flags: 'r+', start: position });
-    await pipeline(createReadStream(source), sink);
-    position += sink.bytesWritten;
-  }
-  if (env.syncOnFinish) {
-    const handle = await open(final.Storage.Path, 'r');
-    await handle.datasync().finally(() => handle.close());
-  }
 }

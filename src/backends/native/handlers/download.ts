@@ -1,19 +1,26 @@
 import { createReadStream } from 'node:fs';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { RequestContext } from '../../../gateway/context.ts';
 import { TUS_VERSION } from '../../../gateway/respond.ts';
+import { assembleFinal } from '../assemble.ts';
 import type { NativeEnvironment } from '../environment.ts';
-import { loadUpload } from '../upload-access.ts';
+import { isFinished, loadUpload } from '../upload-access.ts';
 
 /** GET: the bytes received so far, as an attachment (never rendered inline by a browser). */
 export async function handleDownload(
   env: NativeEnvironment,
+  req: IncomingMessage,
   res: ServerResponse,
   ctx: RequestContext,
   id: string,
 ): Promise<void> {
-  const { info, offset } = await loadUpload(env, ctx, id);
+  let { info, offset } = await loadUpload(env, ctx, id);
+  if (info.IsFinal && !isFinished(info, offset)) {
+    // As HEAD does: mend an assembly a dead process left undone.
+    await assembleFinal(env, req, ctx, id, 0);
+    ({ info, offset } = await loadUpload(env, ctx, id));
+  }
   const filename = (info.MetaData.filename ?? id).replace(/[^A-Za-z0-9._-]/g, '_');
   res.writeHead(200, {
     'Tus-Resumable': TUS_VERSION,

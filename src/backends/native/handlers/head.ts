@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '../../../gateway/context.ts';
 import { TUS_VERSION } from '../../../gateway/respond.ts';
+import { assembleFinal } from '../assemble.ts';
 import { formatFinalConcat } from '../concat.ts';
 import type { NativeEnvironment } from '../environment.ts';
 import { finishUpload } from '../finish.ts';
@@ -17,6 +18,12 @@ export async function handleHead(
   id: string,
 ): Promise<void> {
   let { info, offset } = await loadUpload(env, ctx, id);
+  if (info.IsFinal && !isFinished(info, offset)) {
+    // A final upload waiting for its partials: assemble it if they all finished but the process
+    // that finished the last one died first. A lock holder is assembling it already.
+    await assembleFinal(env, req, ctx, id, 0);
+    ({ info, offset } = await loadUpload(env, ctx, id));
+  }
   if (isFinished(info, offset) && !finishCompleted(info)) {
     // All bytes arrived but the finish step did not complete (a crash, a failed hand-off): mend
     // it now, since this HEAD may be the last request the client sends. A writer holding the
@@ -36,11 +43,17 @@ export async function handleHead(
   const headers: Record<string, string> = {
     'Tus-Resumable': TUS_VERSION,
     'Cache-Control': 'no-store',
-    'Upload-Offset': String(offset),
     ...expiresHeader(env, info, offset),
   };
-  if (info.SizeIsDeferred) headers['Upload-Defer-Length'] = '1';
-  else headers['Upload-Length'] = String(info.Size);
+  if (info.IsFinal && !isFinished(info, offset)) {
+    // tus concatenation: no Upload-Offset before the final is assembled; Upload-Length only once
+    // every partial's length is known.
+    if (!info.SizeIsDeferred) headers['Upload-Length'] = String(info.Size);
+  } else {
+    headers['Upload-Offset'] = String(offset);
+    if (info.SizeIsDeferred) headers['Upload-Defer-Length'] = '1';
+    else headers['Upload-Length'] = String(info.Size);
+  }
   const metadata = formatUploadMetadata(info.MetaData);
   if (metadata !== '') headers['Upload-Metadata'] = metadata;
   if (info.IsPartial) headers['Upload-Concat'] = 'partial';

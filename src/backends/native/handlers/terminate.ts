@@ -2,10 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '../../../gateway/context.ts';
 import { TUS_VERSION } from '../../../gateway/respond.ts';
 import { hookRequest, hookUpload, type NativeEnvironment } from '../environment.ts';
-import { loadUpload, withUploadLock } from '../upload-access.ts';
+import { isFinished, loadUpload, withUploadLock } from '../upload-access.ts';
 import { sendHookRejection } from './hook-rejection.ts';
 
-/** DELETE (termination): removes the upload's info and data; later requests get 404. */
+/** DELETE (termination): removes the upload's info, data and hand-off link; later requests get 404. */
 export async function handleTerminate(
   env: NativeEnvironment,
   req: IncomingMessage,
@@ -23,6 +23,8 @@ export async function handleTerminate(
         return;
       }
     }
+    // Its hand-off link goes too (before the data: the data tells our link from someone else's).
+    if (isFinished(info, offset) && !info.IsPartial) await env.store.removeHandOff(id);
     await env.store.remove(id);
     ctx.lifecycle.terminated = true;
     if (env.hooks.wants('post-terminate')) {
