@@ -24,6 +24,7 @@ import type { Authenticator } from './auth/types.ts';
 import { CanaryController } from './canary/canary.ts';
 import type { Backend } from './context.ts';
 import { createCorsPolicy } from './cors.ts';
+import { drainAfterAnswer } from './early-answer.ts';
 import { createPipeline, type RuntimeState } from './pipeline.ts';
 import { selectBackend } from './placement.ts';
 import { type CompiledRoute, compileRoute } from './routing.ts';
@@ -147,6 +148,7 @@ export class Gateway {
           this.metrics.activeRequests.dec();
           if (runtime.retired && runtime.active === 0) void this.closeRuntime(runtime);
         });
+        res.once('finish', () => drainAfterAnswer(req));
         pipeline(req, res).catch((error: unknown) => {
           // The pipeline answers its own errors; this is the last guard against a crash.
           this.log.error({ err: error }, 'request handling failed');

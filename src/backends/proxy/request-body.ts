@@ -1,15 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
 
-/** How long the rest of a body is read and dropped after the backend failed, before the cut. */
-const drainAfterFailureMs = 5_000;
-
 /**
  * The client's body as undici's request body. undici destroys its body stream when the backend
  * connection fails mid-upload; were that the IncomingMessage, the client's own connection would be
  * reset before it could read our 502/504 (a reset discards what it had not read yet). undici gets a
- * pass-through instead: when it goes, the rest of the client's body is read and dropped for a
- * while, so the answer arrives, and then the connection is cut.
+ * pass-through instead: when it goes, the client's body is unpiped, and once the answer is out the
+ * gateway drains the rest (see gateway/early-answer.ts).
  */
 export function upstreamBody(req: IncomingMessage): PassThrough {
   const body = new PassThrough({ highWaterMark: 128 * 1024 });
@@ -19,12 +16,7 @@ export function upstreamBody(req: IncomingMessage): PassThrough {
     if (!req.complete) body.destroy(new Error('client went away mid-body'));
   });
   body.once('close', () => {
-    if (req.complete || req.destroyed) return;
-    req.unpipe(body);
-    req.resume();
-    const cut = setTimeout(() => req.socket.destroy(), drainAfterFailureMs);
-    cut.unref();
-    req.once('end', () => clearTimeout(cut));
+    if (!req.complete) req.unpipe(body);
   });
   return body;
 }

@@ -1,0 +1,21 @@
+import type { IncomingMessage } from 'node:http';
+
+/** How long the rest of a body is read and dropped after an early answer, before the cut. */
+const drainMs = 5_000;
+
+/**
+ * tusgate sometimes answers before it has read a whole body: a refusal, a hook's StopUpload, a
+ * body over the upload's length, a backend that failed mid-upload. A client still sending would
+ * then be reset (EPIPE, ECONNRESET: a reset also discards what it had not read yet) before it
+ * could read the answer. So the rest of the body is read and dropped for a while; a client that
+ * keeps sending past that gets its connection cut.
+ */
+export function drainAfterAnswer(req: IncomingMessage): void {
+  if (req.complete || req.destroyed) return;
+  const cut = setTimeout(() => req.socket?.destroy(), drainMs);
+  cut.unref();
+  const settle = () => clearTimeout(cut);
+  req.once('end', settle);
+  req.once('close', settle);
+  req.resume();
+}
