@@ -46,7 +46,7 @@ export async function appendBody(
     stopAnswer = answer;
     stop.abort(new Error('upload stopped by a post-receive hook'));
   };
-  const rollBack = () => cutBack(ctx, handle, info.ID, start);
+  const rollBack = () => cutBack(env, ctx, handle, info.ID, start);
   try {
     const result = await writeBody(req, handle, {
       position: start,
@@ -116,9 +116,10 @@ export function isRefusedBody(error: unknown): boolean {
 
 /**
  * Cuts the data file back to where the request began. If that fails the offset may count bytes
- * the client was told were refused: said loudly, and the request fails with the truncate's error.
+ * the client was told were refused: logged at error level, reported, and the request fails.
  */
 async function cutBack(
+  env: NativeEnvironment,
   ctx: RequestContext,
   handle: FileHandle,
   uploadId: string,
@@ -131,6 +132,10 @@ async function cutBack(
       { err: error, uploadId, offset },
       'could not cut a refused body off the upload: its offset may be wrong',
     );
-    throw error;
+    const fault = await env.store.storageFault(error);
+    if (fault === undefined) throw error; // the backend reports unexpected failures itself
+    // Store faults are not reported by the backend, but this one may have left a wrong offset.
+    ctx.reportError(error, 'io');
+    throw fault;
   }
 }

@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { after, afterEach, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { randomFile, sha256, sha256File, tempDir } from '../../helpers/files.ts';
+import { metricValue, scrape } from '../../helpers/metrics.ts';
 import { type NativeGateway, startNativeGateway } from '../../helpers/native.ts';
 
 const run = promisify(execFile);
+const nativeLabels = { route: 'uploads', backend: 'native' };
 const tus = { 'Tus-Resumable': '1.0.0' };
 const octets = { ...tus, 'Content-Type': 'application/offset+octet-stream' };
 
@@ -148,6 +150,9 @@ describe('native backend: storage faults', () => {
     assert.equal(await sha256File(join(gw.handoffDir, id)), sha256(bytes));
     const logged = gw.logs().find((line) => line.msg === 'upload store fault');
     assert.equal(logged?.level, 50, 'logged at error level');
+    const metrics = await scrape(gw.adminUrl);
+    const errors = { ...nativeLabels, kind: 'storage_full' };
+    assert.equal(metricValue(metrics, 'tusgate_backend_errors_total', errors), 1);
   });
 
   test('a full disk at creation: 507 and no file left behind', async () => {
@@ -202,6 +207,10 @@ describe('native backend: storage faults', () => {
     assert.equal(notReady.status, 503);
     assert.equal(notReady.native?.ok, false);
     assert.match(notReady.native?.error ?? '', /EROFS/);
+    const metrics = await scrape(gw.adminUrl);
+    assert.equal(metricValue(metrics, 'tusgate_backend_up', nativeLabels), 0);
+    const errors = { ...nativeLabels, kind: 'storage_unavailable' };
+    assert.equal(metricValue(metrics, 'tusgate_backend_errors_total', errors), 3);
 
     await remount(root, 'rw');
     assert.equal((await readiness(gw)).status, 200);
