@@ -93,6 +93,7 @@ export class NativeBackend implements Backend {
         log.warn({ store: store.name, root: store.root }, 'created the missing store root');
       }
     } catch (error) {
+      if (!(error instanceof TusgateError)) throw error;
       throw new Error(`store root ${store.root} has vanished (unmounted or deleted?)`, {
         cause: error,
       });
