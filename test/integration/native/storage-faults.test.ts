@@ -181,6 +181,32 @@ describe('native backend: storage faults', () => {
     assert.equal((await patch(url, 0, 'abcd')).status, 204);
   });
 
+  test('a creation-with-upload whose body runs out of room: 507 with Location, resumable', async () => {
+    dir = await tempDir('tusgate-faults-');
+    const mnt = join(dir.path, 'mnt');
+    await mountTmpfs(mnt, '2m');
+    const gw = await start(join(mnt, 'store'));
+    await create(gw, 1);
+    const bytes = await readFile(await randomFile(dir.path, 1024 * 1024));
+    const { bavail, bsize } = await statfs(mnt);
+    await fill(join(mnt, 'filler'), bavail * bsize - 256 * 1024);
+
+    const response = await fetch(gw.endpoint, {
+      method: 'POST',
+      headers: { ...octets, 'Upload-Length': String(bytes.length) },
+      body: bytes,
+    });
+    assertTusError(response, await response.text(), 507, 'TUSGATE_ERR_STORAGE_FULL');
+    const url = response.headers.get('location') ?? '';
+    assert.ok(url.startsWith(gw.endpoint), `Location: ${url}`);
+    const offset = await headOffset(url);
+    assert.equal(offset, (await stat(gw.dataPath(url))).size);
+
+    await rm(join(mnt, 'filler'));
+    assert.equal((await patch(url, offset, bytes.subarray(offset))).status, 204);
+    assert.equal(await sha256File(gw.dataPath(url)), sha256(bytes));
+  });
+
   test('a read-only store: 503 with Retry-After, not ready; writable again: works again', async () => {
     dir = await tempDir('tusgate-faults-');
     const root = join(dir.path, 'store');
