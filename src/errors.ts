@@ -49,6 +49,11 @@ export const errorCatalogue = {
   },
   TUSGATE_ERR_SHUTTING_DOWN: { status: 503, message: 'server is shutting down' },
   TUSGATE_ERR_HOOK_REJECTED: { status: 400, message: 'rejected by hook' },
+  TUSGATE_ERR_STORAGE_FULL: { status: 507, message: 'the upload store is full' },
+  TUSGATE_ERR_STORAGE_UNAVAILABLE: {
+    status: 503,
+    message: 'the upload store is unavailable',
+  },
   TUSGATE_ERR_INTERNAL: { status: 500, message: 'internal server error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { TusgateError } from '../../errors.ts';
 import type { RequestContext } from '../../gateway/context.ts';
@@ -22,7 +22,9 @@ export interface AppendResult {
 /**
  * Appends the request body at the upload's current offset (the caller holds its lock and checked
  * the offset). The data file only grows by bytes that arrived, so its size stays the true offset
- * whatever happens; a body whose checksum does not match is cut off again before anyone sees it.
+ * whatever happens. A refused body (longer than the upload, or failing its checksum) is cut off
+ * again before anyone sees it and never finishes the upload: the client was told it failed, so
+ * Galaxy must not get it.
  */
 export async function appendBody(
   env: NativeEnvironment,
@@ -44,6 +46,7 @@ export async function appendBody(
     stopAnswer = answer;
     stop.abort(new Error('upload stopped by a post-receive hook'));
   };
+  const rollBack = () => cutBack(env, ctx, handle, info.ID, start);
   try {
     const result = await writeBody(req, handle, {
       position: start,
@@ -65,8 +68,9 @@ export async function appendBody(
         }
       },
     }).catch(async (error: unknown) => {
-      // A failed write must not leave unverified bytes behind as part of the offset.
-      if (checksum) await handle.truncate(start).catch(() => {});
+      // The store failed mid-body (a full disk, say). What reached the disk stays and counts
+      // toward the offset, as with tusd, unless a checksum was to vouch for it.
+      if (checksum) await rollBack();
       throw error;
     });
     const offset = start + result.written;
@@ -77,26 +81,61 @@ export async function appendBody(
       ctx.log.info({ uploadId: info.ID, offset }, 'upload stopped by a post-receive hook');
       return { offset, finished: false, clientGone: false, stopped: stopAnswer };
     }
+    if (result.overflowed) {
+      await rollBack();
+      throw new TusgateError('TUSGATE_ERR_SIZE_EXCEEDED', {
+        message: 'the body is longer than the upload',
+      });
+    }
     if (checksum && (result.readError || !checksumMatches(checksum))) {
-      await handle.truncate(start);
+      await rollBack();
       if (result.readError) return { offset: start, finished: false, clientGone: true };
       throw new TusgateError('TUSGATE_ERR_CHECKSUM_MISMATCH');
     }
-    // Every byte is on disk: finish now, even if the client left or sent more than the upload
-    // holds, or the upload would look complete to its client and never reach the hand-off.
+    // Every byte is on disk: finish now, even if the client left after the last one, or the
+    // upload would look complete to its client and never reach the hand-off.
     const finished = isFinished(info, offset);
     if (finished) await finishUpload(env, req, ctx, info, handle);
     if (result.readError) {
       ctx.log.info({ uploadId: info.ID, offset }, 'client went away during the body');
       return { offset, finished, clientGone: true };
     }
-    if (result.overflowed) {
-      throw new TusgateError('TUSGATE_ERR_SIZE_EXCEEDED', {
-        message: 'the body is longer than the upload',
-      });
-    }
     return { offset, finished, clientGone: false };
   } finally {
     await handle.close();
+  }
+}
+
+/** Body errors after which the upload is left exactly as it was before the request. */
+export function isRefusedBody(error: unknown): boolean {
+  return (
+    error instanceof TusgateError &&
+    (error.code === 'TUSGATE_ERR_SIZE_EXCEEDED' || error.code === 'TUSGATE_ERR_CHECKSUM_MISMATCH')
+  );
+}
+
+/**
+ * Cuts the data file back to where the request began. If that fails the offset may count bytes
+ * the client was told were refused: logged at error level, reported, and the request fails.
+ */
+async function cutBack(
+  env: NativeEnvironment,
+  ctx: RequestContext,
+  handle: FileHandle,
+  uploadId: string,
+  offset: number,
+): Promise<void> {
+  try {
+    await handle.truncate(offset);
+  } catch (error) {
+    ctx.log.error(
+      { err: error, uploadId, offset },
+      'could not cut a refused body off the upload: its offset may be wrong',
+    );
+    const fault = await env.store.storageFault(error);
+    if (fault === undefined) throw error; // the backend reports unexpected failures itself
+    // Store faults are not reported by the backend, but this one may have left a wrong offset.
+    ctx.reportError(error, 'io');
+    throw fault;
   }
 }

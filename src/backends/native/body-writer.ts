@@ -14,7 +14,10 @@ const smallBatchBytes = 64 * 1024;
 export interface BodyWriteResult {
   /** Bytes of the body now on disk (at most `limit`). */
   written: number;
-  /** The body had more bytes than `limit`; the excess was read and dropped. */
+  /**
+   * The body had more bytes than `limit`: writing stopped at the first byte too many (the bytes
+   * up to `limit` are on disk; the caller decides whether they stay) and the rest is drained.
+   */
   overflowed: boolean;
   /** Set when the client went away or the stream failed; what arrived before is on disk. */
   readError?: Error;
@@ -43,7 +46,8 @@ export interface BodyWriteOptions {
  * that batch is full. Nothing waits in memory for more to arrive (slow clients cost no memory). Chunks are
  * taken from 'data' events as the socket delivers them (an async iterator's `read()` would copy
  * them into one buffer first). A client that disconnects keeps what it sent; a write failure
- * rejects.
+ * rejects. After an overflow or a write failure the rest of the body is read and dropped rather
+ * than the connection cut, so the client gets to read the answer.
  */
 export function writeBody(
   source: Readable,
@@ -72,6 +76,7 @@ export function writeBody(
       source.off('end', onEnd);
       source.off('error', onError);
       source.off('close', onClose);
+      if (writeError !== undefined || overflowed) drain(source);
       if (writeError !== undefined) reject(writeError);
       else resolve({ written, overflowed, readError });
     };
@@ -103,7 +108,6 @@ export function writeBody(
           budget.give(size);
           writeError = error;
           writing = false;
-          source.destroy();
           ended = true;
           pump();
         },
@@ -111,16 +115,19 @@ export function writeBody(
     };
 
     const onData = (received: Buffer) => {
+      if (ended) return;
       let chunk = received;
-      if (remaining === 0) {
-        if (chunk.length > 0) overflowed = true;
-        return;
-      }
       if (chunk.length > remaining) {
+        // The body is longer than allowed: nothing after this chunk can change the outcome.
         chunk = chunk.subarray(0, remaining);
         overflowed = true;
+        ended = true;
       }
       remaining -= chunk.length;
+      if (chunk.length === 0) {
+        pump();
+        return;
+      }
       options.onChunk?.(chunk);
       pending.push(chunk);
       pendingSize += chunk.length;
@@ -162,6 +169,15 @@ export function writeBody(
     if (source.readableEnded) onEnd();
     else if (source.destroyed) onClose();
   });
+}
+
+/**
+ * Reads the rest of a body nobody wants, so the client can finish sending and read the answer
+ * (cutting the connection would leave most clients with a reset instead of a status).
+ */
+function drain(source: Readable): void {
+  source.on('error', () => {});
+  source.resume();
 }
 
 /**

@@ -1,9 +1,11 @@
-import { access, constants, mkdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, unlink } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { TusgateError } from '../../errors.ts';
+import { join } from 'node:path';
+import { type ErrorCode, TusgateError } from '../../errors.ts';
 import type { Backend, RequestContext } from '../../gateway/context.ts';
 import { refusalFor } from '../../gateway/refusals.ts';
-import { sendError, toTusgateError } from '../../gateway/respond.ts';
+import { sendError } from '../../gateway/respond.ts';
 import type { NativeEnvironment } from './environment.ts';
 import { handleCreate } from './handlers/create.ts';
 import { handleDownload } from './handlers/download.ts';
@@ -11,6 +13,7 @@ import { handleHead } from './handlers/head.ts';
 import { handleOptions } from './handlers/options.ts';
 import { handlePatch } from './handlers/patch.ts';
 import { handleTerminate } from './handlers/terminate.ts';
+import { nativeError } from './storage-faults.ts';
 import { isNativeUploadId } from './upload-id.ts';
 
 /**
@@ -60,8 +63,14 @@ export class NativeBackend implements Backend {
           throw methodNotAllowed('OPTIONS, POST, HEAD, PATCH, DELETE, GET');
       }
     } catch (error) {
-      const tusError = toTusgateError(error);
-      if (tusError.status >= 500) {
+      const tusError = await nativeError(env.store, error);
+      const fault = storageFaultKinds[tusError.code];
+      if (fault) {
+        // An operator's problem (a full or read-only volume), not a bug: logged and counted,
+        // not sent to Sentry, where thousands of clients would each add one event.
+        ctx.log.error({ err: error, uploadId: id, code: tusError.code }, 'upload store fault');
+        env.metrics.backendErrors.inc({ route: env.routeName, backend: this.name, kind: fault });
+      } else if (tusError.status >= 500) {
         ctx.log.error({ err: error, uploadId: id }, 'native backend failed');
         ctx.reportError(error, 'io');
         env.metrics.backendErrors.inc({ route: env.routeName, backend: this.name, kind: 'io' });
@@ -73,17 +82,47 @@ export class NativeBackend implements Backend {
     }
   }
 
-  /** Ready when the store root (and the hand-off folder) exist and are writable. */
+  /**
+   * Ready when the store root (and the hand-off folder) exist and a file can be created and removed
+   * in each: `access(W_OK)` says yes on a read-only mount. A root that vanished is not recreated
+   * (see `DateShardedStore.ensureRoot`).
+   */
   async checkReady(): Promise<void> {
-    const { store } = this.#env;
-    for (const dir of [store.root, store.handoffDir]) {
-      if (dir === undefined) continue;
-      await mkdir(dir, { recursive: true });
-      await access(dir, constants.W_OK);
+    const { store, log } = this.#env;
+    try {
+      if (await store.ensureRoot()) {
+        log.warn({ store: store.name, root: store.root }, 'created the missing store root');
+      }
+    } catch (error) {
+      if (!(error instanceof TusgateError)) throw error;
+      throw new Error(`store root ${store.root} has vanished (unmounted or deleted?)`, {
+        cause: error,
+      });
+    }
+    await probeWritable(store.root);
+    if (store.handoffDir !== undefined) {
+      await mkdir(store.handoffDir, { recursive: true });
+      await probeWritable(store.handoffDir);
     }
   }
 
   async close(): Promise<void> {}
+}
+
+const storageFaultKinds: Partial<Record<ErrorCode, string>> = {
+  TUSGATE_ERR_STORAGE_FULL: 'storage_full',
+  TUSGATE_ERR_STORAGE_UNAVAILABLE: 'storage_unavailable',
+};
+
+async function probeWritable(dir: string): Promise<void> {
+  const probe = join(dir, `.tusgate-ready-${randomBytes(6).toString('hex')}`);
+  try {
+    await (await open(probe, 'wx')).close();
+    await unlink(probe);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new Error(`cannot create a file in ${dir} (${code})`, { cause: error });
+  }
 }
 
 function requireId(id: string | null): string {

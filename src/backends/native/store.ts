@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import type { StoreConfig } from '../../config/schema/index.ts';
 import { readInfo, type UploadInfo, writeInfo } from './info.ts';
 import { compileLayout, type Layout } from './layout.ts';
+import { storageFault, storageUnavailable } from './storage-faults.ts';
 import { isNativeUploadId, uploadIdTimestamp } from './upload-id.ts';
 
 export interface UploadPaths {
@@ -48,6 +49,8 @@ export class DateShardedStore {
   readonly cleanupInterval: number;
   /** Date folders this process has made or found: creating an upload there needs no `mkdir`. */
   readonly #knownFolders = new Set<string>();
+  /** The root has existed while this store was in use: from now on its absence is a fault. */
+  #rootSeen = false;
 
   constructor(name: string, config: StoreConfig) {
     this.name = name;
@@ -88,39 +91,110 @@ export class DateShardedStore {
     };
   }
 
-  /** Creates the empty data file, then the info: an info file always has its data file. */
-  async create(info: UploadInfo): Promise<void> {
+  /**
+   * Creates the empty data file, then the info: an info file always has its data file. When the
+   * info cannot be written (a full disk, say) the data file is removed again, so a failed creation
+   * leaves nothing behind. Resolves to whether the store's root had to be created first.
+   */
+  async create(info: UploadInfo): Promise<{ createdRoot: boolean }> {
     const paths = this.pathsFor(info.ID);
-    const handle = await this.#createDataFile(paths);
+    const { handle, createdRoot } = await this.#createDataFile(paths);
     await handle.close();
-    await writeInfo(paths.info, info);
+    try {
+      await writeInfo(paths.info, info);
+    } catch (error) {
+      try {
+        await unlinkIfPresent(paths.data);
+      } catch (cleanupError) {
+        throw new AggregateError(
+          [error, cleanupError],
+          'the upload info could not be written, nor its empty data file removed',
+        );
+      }
+      throw error;
+    }
+    return { createdRoot };
+  }
+
+  /** The root is not there (never made, unmounted, deleted). */
+  async rootMissing(): Promise<boolean> {
+    try {
+      return !(await stat(this.root)).isDirectory();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return true;
+      throw error;
+    }
+  }
+
+  /**
+   * Makes sure the root exists; resolves to whether it had to be created. A root missing when this
+   * store is first used is created (a fresh install). One that disappears after that is a fault
+   * (503) and is never recreated: recreating it would silently put uploads on whatever lies under
+   * an unmounted volume, where Galaxy and the other replicas never see them.
+   */
+  async ensureRoot(): Promise<boolean> {
+    if (!(await this.rootMissing())) {
+      this.#rootSeen = true;
+      return false;
+    }
+    if (this.#rootSeen) {
+      throw storageUnavailable(new Error(`store root ${this.root} has vanished`));
+    }
+    await mkdir(this.root, { recursive: true });
+    this.#rootSeen = true;
+    return true;
+  }
+
+  /** A file-system failure of this store as the client's answer (507, 503), if it is one. */
+  storageFault(error: unknown) {
+    return storageFault(error, () => this.rootMissing().catch(() => false));
   }
 
   /**
    * Most uploads land in today's folder, which exists after the first: `mkdir` only when the
    * folder is new to this process or has gone (an operator removed it) since.
    */
-  async #createDataFile(paths: UploadPaths): Promise<FileHandle> {
+  async #createDataFile(paths: UploadPaths): Promise<{ handle: FileHandle; createdRoot: boolean }> {
     const flags = constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY;
     if (this.#knownFolders.has(paths.folder)) {
       try {
-        return await open(paths.data, flags);
+        return { handle: await open(paths.data, flags), createdRoot: false };
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
         this.#knownFolders.delete(paths.folder);
       }
     }
-    await mkdir(join(this.root, paths.folder), { recursive: true });
+    const createdRoot = await this.ensureRoot();
+    await this.#makeFolder(paths.folder);
     // A folder a day (an hour at most): a long-running process forgets them now and then.
     if (this.#knownFolders.size >= 100) this.#knownFolders.clear();
     this.#knownFolders.add(paths.folder);
-    return open(paths.data, flags);
+    return { handle: await open(paths.data, flags), createdRoot };
+  }
+
+  /** Level by level below the root, never the root itself (see `ensureRoot`). */
+  async #makeFolder(folder: string): Promise<void> {
+    let path = this.root;
+    for (const level of folder.split('/')) {
+      path = join(path, level);
+      try {
+        await mkdir(path);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+    }
   }
 
   async load(id: string): Promise<StoredUpload | null> {
     const paths = this.pathsFor(id);
     const info = await readInfo(paths.info);
-    if (info === null) return null;
+    if (info === null) {
+      // Not an unknown upload but a store gone missing: every upload would look unknown.
+      if (this.#rootSeen && (await this.rootMissing())) throw storageUnavailable();
+      return null;
+    }
+    this.#rootSeen = true;
     try {
       const { size } = await stat(paths.data);
       return { info, offset: size };

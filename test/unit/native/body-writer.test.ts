@@ -213,3 +213,42 @@ test('a client that leaves or a stop signal gives every byte back to the budget'
     assert.equal(budget.held, 0, end);
   }
 });
+
+/** Resolves once `source` has been read to its end by whoever reads it. */
+const readToEnd = (source: PassThrough) =>
+  new Promise<void>((resolve) => source.once('end', () => resolve()));
+
+test('an overflow settles without waiting for the end of the body, and the rest is drained', async () => {
+  await withOpenFile(async (handle, path) => {
+    const source = new PassThrough();
+    const writing = writeBody(source, handle, { position: 0, limit: 4 });
+    source.write('abc');
+    source.write('defg');
+    const result = await writing; // the body has not ended: a writer waiting for it never settles
+    assert.deepEqual(
+      { written: result.written, overflowed: result.overflowed },
+      {
+        written: 4,
+        overflowed: true,
+      },
+    );
+    assert.equal(await readFile(path, 'utf8'), 'abcd');
+    const drained = readToEnd(source);
+    source.end(kib(1024)); // more than a PassThrough buffers: only read if someone drains it
+    await drained;
+    assert.equal(await readFile(path, 'utf8'), 'abcd', 'nothing after the overflow is written');
+  });
+});
+
+test('a failed write rejects but leaves the body to be drained, not the connection cut', async () => {
+  const { handle, nextWrite } = gatedHandle();
+  const source = new PassThrough();
+  const writing = writeBody(source, handle, { position: 0, limit: 10 * 1024 * 1024 });
+  source.write(kib(64));
+  (await nextWrite()).reject(Object.assign(new Error('no space left'), { code: 'ENOSPC' }));
+  await assert.rejects(writing, { code: 'ENOSPC' });
+  assert.equal(source.destroyed, false, 'the client can still read the answer');
+  const drained = readToEnd(source);
+  source.end(kib(1024));
+  await drained;
+});

@@ -12,6 +12,7 @@ import { finishUpload } from '../finish.ts';
 import type { UploadInfo } from '../info.ts';
 import { parseUploadMetadata } from '../metadata.ts';
 import { contentLength, hasOffsetBody, parseUploadLength, singleHeader } from '../protocol.ts';
+import { nativeError } from '../storage-faults.ts';
 import { isFinished, withUploadLock } from '../upload-access.ts';
 import { isNativeUploadId, newUploadId } from '../upload-id.ts';
 import { sendHookRejection, sendUploadStopped } from './hook-rejection.ts';
@@ -113,7 +114,10 @@ export async function handleCreate(
     });
   }
 
-  await env.store.create(info);
+  const { createdRoot } = await env.store.create(info);
+  if (createdRoot) {
+    ctx.log.warn({ store: env.store.name, root: env.store.root }, 'created the missing store root');
+  }
   ctx.createdUploadId = id;
   ctx.lifecycle.created = true;
   if (env.hooks.wants('post-create')) {
@@ -128,7 +132,13 @@ export async function handleCreate(
       await concatenate(env, info, partialIds!);
     } catch (error) {
       // A final upload with short data could never complete: it must not outlive the failure.
-      await env.store.remove(id).catch(() => {});
+      await env.store.remove(id).catch((removeError: unknown) => {
+        ctx.log.error(
+          { err: removeError, uploadId: id },
+          'a final upload whose concatenation failed could not be removed',
+        );
+        ctx.reportError(removeError, 'io');
+      });
       throw error;
     }
     offset = size;
@@ -136,7 +146,16 @@ export async function handleCreate(
   } else if (withBody) {
     const result = await withUploadLock(env, id, () =>
       appendBody(env, req, ctx, { info, offset: 0 }, checksum),
-    );
+    ).catch(async (error: unknown) => {
+      // The upload exists (empty after a refused body, as tusd leaves it, or with what reached
+      // the disk): its address lets the client resume it, as tusd means to.
+      const tusError = await nativeError(env.store, error);
+      throw new TusgateError(tusError.code, {
+        message: tusError.message,
+        cause: tusError.cause ?? error,
+        headers: { ...tusError.headers, Location: uploadUrl(ctx, id) },
+      });
+    });
     if (result.clientGone) return;
     if (result.stopped) {
       sendUploadStopped(res, hookRefusalFor(ctx.route.config, result.stopped));
@@ -150,7 +169,7 @@ export async function handleCreate(
   const headers: Record<string, string> = {
     ...ctx.hookResponseHeaders,
     'Tus-Resumable': TUS_VERSION,
-    Location: `${ctx.publicOrigin}${ctx.route.publicBase}${id}`,
+    Location: uploadUrl(ctx, id),
     'Content-Length': '0',
     ...expiresHeader(env, info, offset),
   };
@@ -159,4 +178,8 @@ export async function handleCreate(
   }
   res.writeHead(201, headers);
   res.end();
+}
+
+function uploadUrl(ctx: RequestContext, id: string): string {
+  return `${ctx.publicOrigin}${ctx.route.publicBase}${id}`;
 }

@@ -3,7 +3,7 @@ import { TusgateError } from '../../../errors.ts';
 import type { RequestContext } from '../../../gateway/context.ts';
 import { hookRefusalFor } from '../../../gateway/refusals.ts';
 import { TUS_VERSION } from '../../../gateway/respond.ts';
-import { appendBody } from '../append.ts';
+import { appendBody, isRefusedBody } from '../append.ts';
 import { parseUploadChecksum } from '../checksum.ts';
 import type { NativeEnvironment } from '../environment.ts';
 import {
@@ -41,6 +41,8 @@ export async function handlePatch(
         headers: { 'Upload-Offset': String(upload.offset) },
       });
     }
+    let declaresLength = false;
+    const sizeBefore = info.Size;
     if (newLength !== undefined) {
       if (!info.SizeIsDeferred) {
         if (newLength !== info.Size) {
@@ -55,8 +57,7 @@ export async function handlePatch(
         }
         info.Size = newLength;
         info.SizeIsDeferred = false;
-        // Offset stays as it was: only the finish step sets it to Size (HEAD mends by it).
-        await env.store.saveInfo(info);
+        declaresLength = true;
       }
     }
     if (!info.SizeIsDeferred && declared !== undefined && upload.offset + declared > info.Size) {
@@ -64,7 +65,15 @@ export async function handlePatch(
         message: 'the body is longer than the rest of the upload',
       });
     }
-    const result = await appendBody(env, req, ctx, upload, checksum);
+    // Offset stays as it was: only the finish step sets it to Size (HEAD mends by it).
+    if (declaresLength) await env.store.saveInfo(info);
+    const result = await appendBody(env, req, ctx, upload, checksum).catch(async (error) => {
+      // A refused body takes its length declaration with it: the upload is as it was.
+      if (declaresLength && isRefusedBody(error)) {
+        await env.store.saveInfo({ ...info, Size: sizeBefore, SizeIsDeferred: true });
+      }
+      throw error;
+    });
     if (result.clientGone) return;
     if (result.stopped) {
       sendUploadStopped(res, hookRefusalFor(ctx.route.config, result.stopped));
