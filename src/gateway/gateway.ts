@@ -12,6 +12,7 @@ import { type HookRunner, noHooks } from '../hooks/types.ts';
 import { createAdminHandler, type ReadinessCheck } from '../observability/admin.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { createErrorReporter, type ErrorReporter } from '../observability/sentry.ts';
+import { rawErrorResponse } from '../tus/respond.ts';
 import { type AffinityStore, MemoryAffinityStore } from './affinity/affinity-store.ts';
 import { RedisAffinityStore } from './affinity/redis-affinity-store.ts';
 import { createAuthenticator } from './auth/index.ts';
@@ -158,9 +159,9 @@ export class Gateway {
     this.publicServer.on('clientError', (error, socket) => {
       this.log.debug({ err: error }, 'client error');
       if (socket.writable && !socket.destroyed) {
-        const status = (error as { code?: string }).code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+        const tooLarge = (error as { code?: string }).code === 'HPE_HEADER_OVERFLOW';
         socket.end(
-          `HTTP/1.1 ${status} Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+          rawErrorResponse(tooLarge ? 'TUSGATE_ERR_HEADERS_TOO_LARGE' : 'TUSGATE_ERR_BAD_REQUEST'),
         );
       } else {
         socket.destroy();

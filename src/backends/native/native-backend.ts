@@ -2,7 +2,7 @@ import { access, constants, mkdir } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TusgateError } from '../../errors.ts';
 import type { Backend, RequestContext } from '../../gateway/context.ts';
-import { sendError, toTusgateError } from '../../gateway/respond.ts';
+import { sendError, toTusgateError } from '../../tus/respond.ts';
 import type { NativeEnvironment } from './environment.ts';
 import { handleCreate } from './handlers/create.ts';
 import { handleDownload } from './handlers/download.ts';
@@ -35,7 +35,7 @@ export class NativeBackend implements Backend {
     const env = this.#env;
     const id = ctx.uploadId;
     try {
-      switch (req.method) {
+      switch (ctx.tus.method) {
         case 'OPTIONS':
           handleOptions(env, res);
           return;

@@ -6,10 +6,16 @@ import type {
 } from 'node:http';
 import { Pool } from 'undici';
 import type { ProxyBackendConfig } from '../../config/schema/index.ts';
-import { TusgateError } from '../../errors.ts';
+import type { TusgateError } from '../../errors.ts';
 import type { Backend, RequestContext } from '../../gateway/context.ts';
-import { sendError } from '../../gateway/respond.ts';
 import type { Metrics } from '../../observability/metrics.ts';
+import { TUS_VERSION } from '../../tus/constants.ts';
+import { parseNonNegativeInteger } from '../../tus/headers/integer.ts';
+import { singleResponseValue } from '../../tus/headers/single-value.ts';
+import { checkMaxSize, combinedMaxSize } from '../../tus/max-size.ts';
+import { isBodiless } from '../../tus/request.ts';
+import { sendError, toTusgateError } from '../../tus/respond.ts';
+import { serializeTusRequestHeaders } from '../../tus/serialize.ts';
 import { ForwardHandler, type ForwardOutcome } from './forward-handler.ts';
 import { HeadForwarder } from './head-forwarder.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
@@ -63,31 +69,36 @@ export class ProxyBackend implements Backend {
 
   handle(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
     ctx.backendName = this.name;
-    const headers = upstreamRequestHeaders(req.headers, ctx.route.cors !== undefined);
+    const tus = ctx.tus;
+    const method = tus.method;
+    try {
+      checkMaxSize(tus, ctx.route.config.maxSize);
+    } catch (error) {
+      sendError(res, toTusgateError(error), ctx.requestId);
+      return Promise.resolve();
+    }
+    const withBody = !isBodiless(method) && tus.hasBody;
+    const headers = upstreamRequestHeaders(req.headers, {
+      gatewayCors: ctx.route.cors !== undefined,
+      withBody,
+    });
+    Object.assign(
+      headers,
+      serializeTusRequestHeaders(tus, (id) => this.mapper.backendPath(id)),
+    );
     headers['x-forwarded-for'] = ctx.client.forwardedFor;
     headers['x-forwarded-proto'] = ctx.client.proto;
     headers['x-forwarded-host'] = ctx.client.host;
     headers['x-request-id'] = ctx.requestId;
 
-    const concat = headers['upload-concat'];
-    if (typeof concat === 'string') {
-      const mapped = this.mapper.mapConcat(concat, (url) =>
-        this.mapper.toBackendPath(url, ctx.publicOrigin),
-      );
-      if (mapped === undefined) {
-        sendError(res, new TusgateError('TUSGATE_ERR_INVALID_CONCAT'), ctx.requestId);
-        return Promise.resolve();
-      }
-      headers['upload-concat'] = mapped;
-    }
-
-    const method = req.method ?? 'GET';
-    const body = hasBody(req) ? req : null;
-    const path = `${this.mapper.backendBasePath}${ctx.uploadId ?? ''}${ctx.search}`;
+    const body = withBody ? req : null;
+    // OPTIONS is asked of the collection: its answer must not depend on the id (see placement).
+    const id = method === 'OPTIONS' ? '' : (ctx.uploadId ?? '');
+    const path = `${this.mapper.backendBasePath}${id}${ctx.search}`;
     const labels = { route: this.routeName, backend: this.name };
 
     const rewriteHeaders = (status: number, upstream: IncomingHttpHeaders) => {
-      observeLifecycle(method, status, req.headers, upstream, ctx);
+      observeLifecycle(status, upstream, ctx);
       return this.rewriteResponseHeaders(status, upstream, ctx);
     };
     const onError = (error: TusgateError) => {
@@ -138,12 +149,12 @@ export class ProxyBackend implements Backend {
     const headers = clientResponseHeaders(upstream, ctx.route.cors !== undefined);
     const location = upstream.location;
     if (typeof location === 'string') {
-      const mapped = this.mapper.toPublic(location, ctx.publicOrigin);
-      if (mapped !== undefined) {
-        headers.location = mapped;
+      const id = this.mapper.idFromBackendUrl(location, ctx.publicOrigin);
+      if (id !== undefined) {
+        headers.location = this.mapper.publicUrl(id, ctx.publicOrigin);
         if (status === 201) {
-          ctx.createdUploadId = mapped.slice(mapped.lastIndexOf('/') + 1);
-          ctx.creationRecorded = ctx.onUploadCreated?.(ctx.createdUploadId);
+          ctx.createdUploadId = id;
+          ctx.creationRecorded = ctx.onUploadCreated?.(id);
         }
       } else {
         ctx.log.warn({ backend: this.name }, 'backend sent a Location outside its base path');
@@ -151,10 +162,23 @@ export class ProxyBackend implements Backend {
     }
     const concat = upstream['upload-concat'];
     if (typeof concat === 'string') {
-      headers['upload-concat'] =
-        this.mapper.mapConcat(concat, (url) => this.mapper.toPublic(url, ctx.publicOrigin)) ??
-        concat;
+      const mapped = this.mapper.concatToPublic(concat, ctx.publicOrigin);
+      if (mapped !== undefined) headers['upload-concat'] = mapped;
+      else {
+        delete headers['upload-concat'];
+        ctx.log.warn({ backend: this.name }, 'backend sent an Upload-Concat that does not parse');
+      }
     }
+    if (ctx.tus.method === 'OPTIONS') {
+      const maxSize = combinedMaxSize(
+        singleResponseValue(upstream, 'tus-max-size'),
+        ctx.route.config.maxSize,
+      );
+      if (maxSize === undefined) delete headers['tus-max-size'];
+      else headers['tus-max-size'] = maxSize;
+    }
+    // An answer to a HEAD has no body; sent for a POST overridden to HEAD, it must say so.
+    if (ctx.tus.method === 'HEAD' && ctx.tus.wireMethod !== 'HEAD') headers['content-length'] = '0';
     headers['x-request-id'] = ctx.requestId;
     return headers;
   }
@@ -163,7 +187,7 @@ export class ProxyBackend implements Backend {
     const response = await this.pool.request({
       path: this.mapper.backendBasePath,
       method: 'OPTIONS',
-      headers: { 'tus-resumable': '1.0.0' },
+      headers: { 'tus-resumable': TUS_VERSION },
       headersTimeout: 2_000,
       bodyTimeout: 2_000,
     });
@@ -185,37 +209,25 @@ export class ProxyBackend implements Backend {
  * creation request, recorded in the affinity table.
  */
 function observeLifecycle(
-  method: string,
   status: number,
-  request: IncomingHttpHeaders,
   upstream: IncomingHttpHeaders,
   ctx: RequestContext,
 ): void {
+  const { method, uploadLength, concat } = ctx.tus;
   if (method === 'DELETE' && status === 204) {
     ctx.lifecycle.terminated = true;
     return;
   }
   const isCreation = method === 'POST' && status === 201;
   if (!isCreation && !(method === 'PATCH' && status === 204)) return;
-  const declared = integerHeader(request['upload-length']);
-  if (declared !== undefined) ctx.uploadLength = declared;
+  if (uploadLength !== undefined) ctx.uploadLength = uploadLength;
   if (isCreation) ctx.lifecycle.created = true;
-  const offset = integerHeader(upstream['upload-offset']) ?? (isCreation ? 0 : undefined);
-  const isFinal =
-    typeof request['upload-concat'] === 'string' && request['upload-concat'].startsWith('final');
-  if (isFinal && isCreation) ctx.lifecycle.finished = true;
+  const answered = singleResponseValue(upstream, 'upload-offset');
+  const offset =
+    (answered === undefined ? undefined : parseNonNegativeInteger(answered)) ??
+    (isCreation ? 0 : undefined);
+  if (concat.kind === 'final' && isCreation) ctx.lifecycle.finished = true;
   else if (offset !== undefined && ctx.uploadLength != null && offset === ctx.uploadLength) {
     ctx.lifecycle.finished = true;
   }
-}
-
-function integerHeader(value: string | string[] | undefined): number | undefined {
-  if (typeof value !== 'string' || !/^\d{1,16}$/.test(value)) return undefined;
-  return Number(value);
-}
-
-function hasBody(req: IncomingMessage): boolean {
-  if (req.headers['transfer-encoding'] !== undefined) return true;
-  const length = req.headers['content-length'];
-  return length !== undefined && length !== '0';
 }

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { RequestContext } from '../../../gateway/context.ts';
-import { TUS_VERSION } from '../../../gateway/respond.ts';
+import { TUS_VERSION } from '../../../tus/constants.ts';
 import type { NativeEnvironment } from '../environment.ts';
 import { loadUpload } from '../upload-access.ts';
 
