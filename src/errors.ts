@@ -50,7 +50,6 @@ export const errorCatalogue = {
   TUSGATE_ERR_REQUEST_TIMEOUT: { status: 408, message: 'request timed out' },
   TUSGATE_ERR_BACKEND_UNAVAILABLE: { status: 502, message: 'upload backend unavailable' },
   TUSGATE_ERR_BACKEND_TIMEOUT: { status: 504, message: 'upload backend timed out' },
-  TUSGATE_ERR_SHUTTING_DOWN: { status: 503, message: 'server is shutting down' },
   TUSGATE_ERR_HOOK_REJECTED: { status: 400, message: 'rejected by hook' },
   TUSGATE_ERR_UPLOAD_STOPPED: { status: 400, message: 'upload stopped by hook' },
   TUSGATE_ERR_HOOK_UNAVAILABLE: { status: 503, message: 'hook receiver unavailable' },

@@ -12,7 +12,7 @@ import { type HookRunner, noHooks } from '../hooks/types.ts';
 import { createAdminHandler, type ReadinessCheck } from '../observability/admin.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { createErrorReporter, type ErrorReporter } from '../observability/sentry.ts';
-import { rawErrorResponse } from '../tus/respond.ts';
+import { clientErrorCode, rawErrorResponse } from '../tus/respond.ts';
 import { type AffinityStore, MemoryAffinityStore } from './affinity/affinity-store.ts';
 import { RedisAffinityStore } from './affinity/redis-affinity-store.ts';
 import { createAuthenticator } from './auth/index.ts';
@@ -159,10 +159,7 @@ export class Gateway {
     this.publicServer.on('clientError', (error, socket) => {
       this.log.debug({ err: error }, 'client error');
       if (socket.writable && !socket.destroyed) {
-        const tooLarge = (error as { code?: string }).code === 'HPE_HEADER_OVERFLOW';
-        socket.end(
-          rawErrorResponse(tooLarge ? 'TUSGATE_ERR_HEADERS_TOO_LARGE' : 'TUSGATE_ERR_BAD_REQUEST'),
-        );
+        socket.end(rawErrorResponse(clientErrorCode((error as { code?: string }).code)));
       } else {
         socket.destroy();
       }

@@ -46,6 +46,13 @@ export function rawErrorResponse(code: ErrorCode): string {
   ].join('\r\n');
 }
 
+/** The answer to a request Node's parser refused (`clientError`), by Node's error code. */
+export function clientErrorCode(nodeCode: string | undefined): ErrorCode {
+  if (nodeCode === 'HPE_HEADER_OVERFLOW') return 'TUSGATE_ERR_HEADERS_TOO_LARGE';
+  if (nodeCode === 'ERR_HTTP_REQUEST_TIMEOUT') return 'TUSGATE_ERR_REQUEST_TIMEOUT';
+  return 'TUSGATE_ERR_BAD_REQUEST';
+}
+
 export function toTusgateError(error: unknown): TusgateError {
   if (error instanceof TusgateError) return error;
   return new TusgateError('TUSGATE_ERR_INTERNAL', { cause: error });

@@ -10,11 +10,10 @@ import type { TusgateError } from '../../errors.ts';
 import type { Backend, RequestContext } from '../../gateway/context.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { TUS_VERSION } from '../../tus/constants.ts';
-import { parseNonNegativeInteger } from '../../tus/headers/integer.ts';
-import { singleResponseValue } from '../../tus/headers/single-value.ts';
 import { checkMaxSize, combinedMaxSize } from '../../tus/max-size.ts';
 import { isBodiless } from '../../tus/request.ts';
 import { sendError, toTusgateError } from '../../tus/respond.ts';
+import { readTusResponse } from '../../tus/response.ts';
 import { serializeTusRequestHeaders } from '../../tus/serialize.ts';
 import { ForwardHandler, type ForwardOutcome } from './forward-handler.ts';
 import { HeadForwarder } from './head-forwarder.ts';
@@ -160,8 +159,9 @@ export class ProxyBackend implements Backend {
         ctx.log.warn({ backend: this.name }, 'backend sent a Location outside its base path');
       }
     }
-    const concat = upstream['upload-concat'];
-    if (typeof concat === 'string') {
+    const answer = readTusResponse(upstream);
+    const concat = answer.concat;
+    if (concat !== undefined) {
       const mapped = this.mapper.concatToPublic(concat, ctx.publicOrigin);
       if (mapped !== undefined) headers['upload-concat'] = mapped;
       else {
@@ -170,10 +170,7 @@ export class ProxyBackend implements Backend {
       }
     }
     if (ctx.tus.method === 'OPTIONS') {
-      const maxSize = combinedMaxSize(
-        singleResponseValue(upstream, 'tus-max-size'),
-        ctx.route.config.maxSize,
-      );
+      const maxSize = combinedMaxSize(answer.maxSize, ctx.route.config.maxSize);
       if (maxSize === undefined) delete headers['tus-max-size'];
       else headers['tus-max-size'] = maxSize;
     }
@@ -222,10 +219,7 @@ function observeLifecycle(
   if (!isCreation && !(method === 'PATCH' && status === 204)) return;
   if (uploadLength !== undefined) ctx.uploadLength = uploadLength;
   if (isCreation) ctx.lifecycle.created = true;
-  const answered = singleResponseValue(upstream, 'upload-offset');
-  const offset =
-    (answered === undefined ? undefined : parseNonNegativeInteger(answered)) ??
-    (isCreation ? 0 : undefined);
+  const offset = readTusResponse(upstream).uploadOffset ?? (isCreation ? 0 : undefined);
   if (concat.kind === 'final' && isCreation) ctx.lifecycle.finished = true;
   else if (offset !== undefined && ctx.uploadLength != null && offset === ctx.uploadLength) {
     ctx.lifecycle.finished = true;
