@@ -44,7 +44,7 @@ describe('Upload-Metadata', () => {
     assert.ok(metadata);
     assert.equal(Object.getPrototypeOf(metadata), null);
     assert.deepEqual(Object.keys(metadata), ['__proto__', 'constructor', 'empty']);
-    assert.equal(metadata.__proto__, 'val');
+    assert.equal(Object.getOwnPropertyDescriptor(metadata, '__proto__')?.value, 'val');
     assert.equal(formatUploadMetadata(metadata), '__proto__ dmFs,constructor eA==,empty');
   });
 

@@ -11,7 +11,7 @@ function request(method: string, lines: [string, string][]): IncomingMessage {
   const distinct: Record<string, string[]> = {};
   for (const [name, value] of lines) {
     headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
-    (distinct[name] ??= []).push(value);
+    distinct[name] = [...(distinct[name] ?? []), value];
   }
   return { method, headers, headersDistinct: distinct } as unknown as IncomingMessage;
 }
