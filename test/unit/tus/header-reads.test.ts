@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { sep } from 'node:path';
 import { test } from 'node:test';
 import { TUS_REQUEST_HEADERS } from '../../../src/tus/constants.ts';
 import { sourceFiles } from './source-files.ts';
