@@ -128,6 +128,42 @@ describe('limits, oracles and reflected input', () => {
       assert.deepEqual(pairs, metadata.split(',').sort());
     });
   }
+
+  for (const route of ['/prx/', '/files/']) {
+    test(`${route}: HEAD and GET need Tus-Resumable too (412 with Tus-Version); OPTIONS does not`, async () => {
+      const url = await finishedUpload(`${setup.origin}${route}`, alice, 'abc');
+      for (const method of ['HEAD', 'GET']) {
+        const response = await fetch(url, { method, headers: alice });
+        assert.equal(response.status, 412, method);
+        assert.equal(response.headers.get('tus-version'), '1.0.0');
+      }
+      const old = await fetch(url, {
+        method: 'HEAD',
+        headers: { ...alice, 'Tus-Resumable': '0.2.2' },
+      });
+      assert.equal(old.status, 412);
+      assert.ok((await fetch(url, { method: 'OPTIONS' })).status < 300);
+    });
+
+    test(`${route}: a creation body of another type is 415; tus headers sent twice are 400`, async () => {
+      const typed = await fetch(`${setup.origin}${route}`, {
+        method: 'POST',
+        headers: { ...tus, ...alice, 'Upload-Length': '3', 'Content-Type': 'text/plain' },
+        body: 'abc',
+      });
+      assert.equal(typed.status, 415);
+      assert.match(await typed.text(), /^TUSGATE_ERR_INVALID_CONTENT_TYPE: /);
+      const request = rawRequest('POST', route, {
+        ...tus,
+        ...alice,
+        'Upload-Length': '3',
+        'Content-Length': '0',
+      }).replace('Upload-Length: 3', 'Upload-Length: 3\r\nUpload-Length: 300');
+      const [twice] = await rawExchange(setup.port, request);
+      assert.equal(twice?.status, 400);
+      assert.match(twice?.body.toString() ?? '', /^TUSGATE_ERR_INVALID_HEADER: /);
+    });
+  }
 });
 
 function escapeBrackets(text: string): string {
