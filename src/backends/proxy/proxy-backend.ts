@@ -156,7 +156,10 @@ export class ProxyBackend implements Backend {
           ctx.creationRecorded = ctx.onUploadCreated?.(id);
         }
       } else {
-        ctx.log.warn({ backend: this.name }, 'backend sent a Location outside its base path');
+        // Never passed on as sent: it would name the backend, or something the client reads
+        // differently from the gateway.
+        delete headers.location;
+        ctx.log.warn({ backend: this.name }, 'backend sent a Location that is not an upload URL');
       }
     }
     const answer = readTusResponse(upstream);
