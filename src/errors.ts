@@ -1,6 +1,7 @@
 /**
  * Every error tusgate itself answers with. Each has a stable code, an HTTP status and a
- * short message; the tus-style response body is built from these (see `gateway/respond.ts`).
+ * short message; the tus-style response body is built from these (`errorBody`, used by
+ * `tus/respond.ts` and by hook refusals). docs/errors.md documents each code.
  * Messages are written for clients: they never carry credentials, paths or backend details.
  */
 export const errorCatalogue = {
@@ -10,6 +11,17 @@ export const errorCatalogue = {
   TUSGATE_ERR_METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },
   TUSGATE_ERR_UNSUPPORTED_VERSION: { status: 412, message: 'unsupported tus version' },
   TUSGATE_ERR_INVALID_HEADER: { status: 400, message: 'invalid header' },
+  TUSGATE_ERR_INVALID_HOST: { status: 400, message: 'invalid Host or X-Forwarded-Host header' },
+  TUSGATE_ERR_INVALID_METADATA: {
+    status: 400,
+    message: 'Upload-Metadata must be comma-separated "key base64value" pairs',
+  },
+  TUSGATE_ERR_INVALID_CHECKSUM: {
+    status: 400,
+    message: 'Upload-Checksum must be "<algorithm> <base64 digest>"',
+  },
+  TUSGATE_ERR_BAD_REQUEST: { status: 400, message: 'malformed HTTP request' },
+  TUSGATE_ERR_HEADERS_TOO_LARGE: { status: 431, message: 'request header fields too large' },
   TUSGATE_ERR_INVALID_CONTENT_TYPE: {
     status: 415,
     message: 'missing or invalid Content-Type header',
@@ -47,13 +59,14 @@ export const errorCatalogue = {
     status: 503,
     message: 'upload ownership cannot be checked or recorded right now; try again later',
   },
-  TUSGATE_ERR_SHUTTING_DOWN: { status: 503, message: 'server is shutting down' },
   TUSGATE_ERR_HOOK_REJECTED: { status: 400, message: 'rejected by hook' },
   TUSGATE_ERR_STORAGE_FULL: { status: 507, message: 'the upload store is full' },
   TUSGATE_ERR_STORAGE_UNAVAILABLE: {
     status: 503,
     message: 'the upload store is unavailable',
   },
+  TUSGATE_ERR_UPLOAD_STOPPED: { status: 400, message: 'upload stopped by hook' },
+  TUSGATE_ERR_HOOK_UNAVAILABLE: { status: 503, message: 'hook receiver unavailable' },
   TUSGATE_ERR_INTERNAL: { status: 500, message: 'internal server error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
@@ -76,6 +89,11 @@ export class TusgateError extends Error {
     this.status = entry.status;
     this.headers = options.headers ?? {};
   }
+}
+
+/** The tus-style body of an error: `CODE: message` and a newline. */
+export function errorBody(code: ErrorCode, message: string = errorCatalogue[code].message): string {
+  return `${code}: ${message}\n`;
 }
 
 export function isTusgateError(value: unknown): value is TusgateError {

@@ -1,11 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { TusRequest } from '../tus/request.ts';
 import type { CompiledRoute } from './routing.ts';
 
 /** What the pipeline knows about one request when it hands it to a backend. */
 export interface RequestContext {
   readonly requestId: string;
   readonly route: CompiledRoute;
+  /** The request's tus headers, parsed once at the pipeline's entry; read these, never raw headers. */
+  readonly tus: TusRequest;
   /** The upload id from the path, already validated; null for the route's collection URL. */
   readonly uploadId: string | null;
   /** Everything after the path, e.g. `?x=1`, or ''. */
@@ -56,6 +59,8 @@ export interface ClientInfo {
   readonly forwardedFor: string;
   readonly proto: 'http' | 'https';
   readonly host: string;
+  /** False when Host (or a trusted X-Forwarded-Host) is not a plain host[:port]: a 400. */
+  readonly hostIsValid: boolean;
 }
 
 /** The one interface between the pipeline and a backend kind. */

@@ -1,5 +1,24 @@
 import type { IncomingMessage } from 'node:http';
+import { isIPv4, isIPv6 } from 'node:net';
 import type { ClientInfo } from './context.ts';
+
+/**
+ * `host[:port]` as it may go into a Location: a DNS-style name (letters, digits, `-`, `_`, dots
+ * between labels), an IPv4 address or a bracketed IPv6 address, and an optional port 1-65535.
+ * Stricter than RFC 3986's reg-name on purpose: whatever is accepted here is written back to
+ * clients in URLs, so quotes, `/`, `#`, `$` and friends never are.
+ */
+export function isValidHost(text: string): boolean {
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[^:[\]]+)(?::([0-9]{1,5}))?$/.exec(text);
+  if (!match) return false;
+  const [, name = '', port] = match;
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) return false;
+  if (name.startsWith('[')) return isIPv6(name.slice(1, -1));
+  if (isIPv4(name)) return true;
+  return /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*\.?$/.test(
+    name,
+  );
+}
 
 /**
  * Works out who the client is. X-Forwarded-* headers are believed only when the TCP peer is a
@@ -10,6 +29,7 @@ export function clientInfo(req: IncomingMessage, trustedProxies: ReadonlySet<str
   const trusted = (address: string) =>
     trustedProxies.has(address) || trustedProxies.has(withoutMappedPrefix(address));
   const peerIsTrusted = trusted(peerAddress);
+  // HTTP/1.0 requests may carry no Host at all; a Host that is there must be well-formed.
   const hostHeader = req.headers.host ?? 'localhost';
   if (!peerIsTrusted) {
     return {
@@ -19,6 +39,7 @@ export function clientInfo(req: IncomingMessage, trustedProxies: ReadonlySet<str
       forwardedFor: peerAddress,
       proto: 'http',
       host: hostHeader,
+      hostIsValid: isValidHost(hostHeader),
     };
   }
   const chain = splitList(req.headers['x-forwarded-for']);
@@ -37,7 +58,8 @@ export function clientInfo(req: IncomingMessage, trustedProxies: ReadonlySet<str
     peerIsTrusted,
     forwardedFor: [...chain, peerAddress].join(', '),
     proto: proto === 'https' ? 'https' : 'http',
-    host: host && /^[A-Za-z0-9.:[\]_-]+$/.test(host) ? host : hostHeader,
+    host: host ?? hostHeader,
+    hostIsValid: isValidHost(host ?? hostHeader),
   };
 }
 

@@ -16,6 +16,7 @@ import { type HookRunner, noHooks } from '../hooks/types.ts';
 import { createAdminHandler, type ReadinessCheck } from '../observability/admin.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { createErrorReporter, type ErrorReporter } from '../observability/sentry.ts';
+import { clientErrorCode, rawErrorResponse } from '../tus/respond.ts';
 import { createAffinityStore } from './affinity/create-affinity-store.ts';
 import type { FailClosedAffinityStore } from './affinity/fail-closed.ts';
 import { unownedUploadsOf } from './affinity/unowned-uploads.ts';
@@ -165,10 +166,7 @@ export class Gateway {
     this.publicServer.on('clientError', (error, socket) => {
       this.log.debug({ err: error }, 'client error');
       if (socket.writable && !socket.destroyed) {
-        const status = (error as { code?: string }).code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-        socket.end(
-          `HTTP/1.1 ${status} Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
-        );
+        socket.end(rawErrorResponse(clientErrorCode((error as { code?: string }).code)));
       } else {
         socket.destroy();
       }

@@ -1,22 +1,22 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { parseUploadMetadata } from '../backends/native/metadata.ts';
 import { TusgateError } from '../errors.ts';
-import { hookRequest } from '../hooks/payload.ts';
-import type { HookUpload } from '../hooks/types.ts';
+import { hookRequest, hookUploadFromRequest } from '../hooks/payload.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { ErrorReporter } from '../observability/sentry.ts';
-import { AuthFailure, headerValue } from './auth/types.ts';
+import { TUS_METHODS } from '../tus/constants.ts';
+import { checkTusResumable } from '../tus/headers/tus-resumable.ts';
+import { effectiveMethod, isTusMethod, parseTusRequest } from '../tus/request.ts';
+import { sendError, toTusgateError } from '../tus/respond.ts';
+import { parseUploadPath } from '../tus/upload-url.ts';
+import { AuthFailure } from './auth/types.ts';
 import type { Backend, RequestContext } from './context.ts';
 import { clientInfo } from './forwarded.ts';
 import { refusalFor } from './refusals.ts';
 import { requestIdFor } from './request-id.ts';
-import { sendError, TUS_VERSION, toTusgateError } from './respond.ts';
 import { type CompiledRoute, matchRoute, splitTarget } from './routing.ts';
-import { parseUploadPath } from './upload-path.ts';
 
-const allowedMethods = new Set(['OPTIONS', 'POST', 'HEAD', 'PATCH', 'DELETE', 'GET']);
-const allowHeader = [...allowedMethods].join(', ');
+const allowHeader = TUS_METHODS.join(', ');
 
 /** The routing table a request is served with; replaced as a whole on reload. */
 export interface RuntimeState {
@@ -43,9 +43,17 @@ export interface PipelineDeps {
 }
 
 /**
- * One request, in order: request id, method override and allow-list, route, upload id check,
- * CORS, tus version check, authentication, backend choice (with ownership), and the backend. Every failure before the backend becomes
- * a tus-style 4xx; nothing here buffers a body.
+ * One request, in this order (each step's failure wins over every later one):
+ *  1. request id; the effective method (`X-HTTP-Method-Override`) and its allow-list — 405
+ *  2. Host / trusted X-Forwarded-Host well-formed — 400
+ *  3. route — 404; upload id in the path — 404 (a traversal attempt is never a path)
+ *  4. every tus header parsed once into `ctx.tus` (errors held back, see 7)
+ *  5. CORS (preflights end here)
+ *  6. Tus-Resumable on every method but OPTIONS — 412
+ *  7. authentication on every method but OPTIONS — 401/403; then the held-back header error — 400/415
+ *  8. backend choice (ownership: another principal's upload is a 404), then the backend.
+ * Every failure before the backend becomes a tus-style 4xx; nothing here buffers a body. The
+ * method on the wire (`req.method`) is never changed: Node frames the response by it.
  */
 export function createPipeline(deps: PipelineDeps) {
   return async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -55,13 +63,9 @@ export function createPipeline(deps: PipelineDeps) {
     res.setHeader('X-Request-Id', requestId);
     res.setHeader('X-Content-Type-Options', 'nosniff');
 
-    const override = req.headers['x-http-method-override'];
-    if (req.method === 'POST' && typeof override === 'string' && override !== '') {
-      req.method = override.toUpperCase();
-    }
-    const method = req.method ?? 'GET';
+    const method = effectiveMethod(req);
     // Labels and tags name only methods tusgate serves: anything else is `other`.
-    const methodLabel = allowedMethods.has(method) ? method : 'other';
+    const methodLabel = isTusMethod(method) ? method : 'other';
     const { path, search } = splitTarget(req.url ?? '/');
     const client = clientInfo(req, state.trustedProxies);
     const log = deps.log.child({ requestId });
@@ -130,31 +134,26 @@ export function createPipeline(deps: PipelineDeps) {
     });
 
     try {
-      if (!allowedMethods.has(method)) {
+      if (!isTusMethod(method)) {
         throw new TusgateError('TUSGATE_ERR_METHOD_NOT_ALLOWED', {
           headers: { Allow: allowHeader },
         });
       }
+      if (!client.hostIsValid) throw new TusgateError('TUSGATE_ERR_INVALID_HOST');
       const match = matchRoute(state.routes, req, path);
       if (!match) throw new TusgateError('TUSGATE_ERR_ROUTE_NOT_FOUND');
       matchedRoute = match.route.name;
       const uploadPath = parseUploadPath(match.rest);
       if (uploadPath.kind === 'invalid') throw new TusgateError('TUSGATE_ERR_UPLOAD_NOT_FOUND');
+      const uploadId = uploadPath.kind === 'upload' ? uploadPath.id : null;
       const publicOrigin = `${client.proto}://${client.host}`;
+      const tus = parseTusRequest(req, method, {
+        origins: [publicOrigin],
+        basePath: match.route.publicBase,
+      });
       if (match.route.cors?.apply(req, res, publicOrigin)) return;
 
-      // GET and HEAD are exempt, as in tusd: a browser visiting an upload URL sends no tus header.
-      // Requests in the IETF resumable-upload draft carry no Tus-Resumable either; backends judge them.
-      const isTusV1 = req.headers['upload-draft-interop-version'] === undefined;
-      if (
-        isTusV1 &&
-        method !== 'OPTIONS' &&
-        method !== 'GET' &&
-        method !== 'HEAD' &&
-        req.headers['tus-resumable'] !== TUS_VERSION
-      ) {
-        throw new TusgateError('TUSGATE_ERR_UNSUPPORTED_VERSION');
-      }
+      checkTusResumable(tus.version, method);
 
       // Every method but OPTIONS (discovery carries no credentials in browsers) is authenticated.
       const authenticator = match.route.authenticator;
@@ -162,9 +161,10 @@ export function createPipeline(deps: PipelineDeps) {
         const routeLabel = { route: match.route.name };
         try {
           const success = await authenticator.authenticate(req, {
-            uploadId: uploadPath.kind === 'upload' ? uploadPath.id : null,
+            uploadId,
             clientAddress: client.address,
             uri: req.url ?? '/',
+            tus,
           });
           principal = success.principal;
           authReason = success.reason;
@@ -183,11 +183,13 @@ export function createPipeline(deps: PipelineDeps) {
             : new AuthFailure('TUSGATE_ERR_AUTH_UNAVAILABLE', 'unavailable', { cause: error });
         }
       }
+      if (tus.problem) throw tus.problem;
 
       ctx = {
         requestId,
         route: match.route,
-        uploadId: uploadPath.kind === 'upload' ? uploadPath.id : null,
+        tus,
+        uploadId,
         search,
         publicOrigin,
         client,
@@ -204,7 +206,7 @@ export function createPipeline(deps: PipelineDeps) {
         const created = ctx;
         created.onUploadCreated = (id) => onCreated(created, backend, id);
       }
-      if (method === 'PATCH' || (method === 'POST' && carriesBody(req))) {
+      if (method === 'PATCH' || (method === 'POST' && tus.hasBody)) {
         receivingData = { route: match.route.name, backend: backend.name };
         deps.metrics.activeUploads.inc(receivingData);
       }
@@ -234,25 +236,15 @@ function emitObservedHooks(req: IncomingMessage, ctx: RequestContext, backend: B
   const id = ctx.uploadId ?? ctx.createdUploadId;
   if (!id) return;
   const length = ctx.uploadLength ?? null;
-  const concat = headerValue(req, 'upload-concat') ?? '';
-  const upload: HookUpload = {
-    ID: id,
-    Size: length ?? 0,
-    SizeIsDeferred: length === null,
-    Offset: finished && length !== null ? length : 0,
-    MetaData: created ? (parseUploadMetadata(headerValue(req, 'upload-metadata')) ?? {}) : {},
-    IsPartial: concat === 'partial',
-    IsFinal: concat.startsWith('final;'),
-    PartialUploads: null,
-    Storage: { Type: 'observed', Backend: backend.name },
-  };
+  const upload = hookUploadFromRequest(ctx.tus, {
+    id,
+    size: length,
+    offset: finished && length !== null ? length : 0,
+    withMetadata: created,
+    storage: { Type: 'observed', Backend: backend.name },
+  });
   const request = hookRequest(req, ctx);
   if (created) hooks.observed('post-create', upload, request);
   if (finished) hooks.observed('post-finish', upload, request);
   if (terminated) hooks.observed('post-terminate', upload, request);
-}
-
-function carriesBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }

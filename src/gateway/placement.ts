@@ -22,6 +22,8 @@ export async function selectBackend(
   ctx: RequestContext,
   deps: PlacementDeps,
 ): Promise<Backend> {
+  // Discovery answers alike for every id: looking the id up would tell who owns what.
+  if (ctx.tus.method === 'OPTIONS') return route.createBackend;
   if (ctx.uploadId !== null) {
     const { backend, principal, length } = await locate(route, ctx.uploadId, deps);
     // Ownership of proxied uploads: another principal's upload does not exist for this one.
@@ -31,7 +33,7 @@ export async function selectBackend(
     if (length != null) ctx.uploadLength = length;
     return backend;
   }
-  if (req.method !== 'POST') return route.createBackend;
+  if (ctx.tus.method !== 'POST') return route.createBackend;
   return placeCreation(route, req, ctx, deps);
 }
 
@@ -95,8 +97,8 @@ async function placeCreation(
   ctx: RequestContext,
   deps: PlacementDeps,
 ): Promise<Backend> {
-  const concat = header(req, 'upload-concat')?.trim();
-  if (concat?.startsWith('final;')) return placeFinal(route, concat, ctx, deps);
+  const concat = ctx.tus.concat;
+  if (concat.kind === 'final') return placeFinal(route, concat.ids, ctx, deps);
 
   const canary = route.canary;
   const override = canary?.config.override;
@@ -118,28 +120,22 @@ async function placeCreation(
     ctx.client.address;
   // The partial uploads of one file are separate creations that must meet on one backend: they
   // are placed by the client's stable key even when the canary is not sticky.
-  const sticky = canary.config.sticky === 'principal' || concat === 'partial';
+  const sticky = canary.config.sticky === 'principal' || concat.kind === 'partial';
   const onCanary = canary.chooseCanary(sticky ? stickyKey : undefined);
   return onCanary ? route.backends.get(canary.config.backend)! : route.createBackend;
 }
 
 /**
- * A final upload goes where its partial uploads are; partials split over backends are a 400, and
- * another principal's partial upload does not exist (404).
+ * A final upload goes where its partial uploads are (the ids the parser took from Upload-Concat,
+ * the same ids the backend is sent); partials split over backends are a 400, and another
+ * principal's partial upload does not exist (404).
  */
 async function placeFinal(
   route: CompiledRoute,
-  concat: string,
+  ids: readonly string[],
   ctx: RequestContext,
   deps: PlacementDeps,
 ): Promise<Backend> {
-  const ids = concat
-    .slice('final;'.length)
-    .trim()
-    .split(/ +/)
-    .map((url) => url.slice(url.lastIndexOf('/') + 1))
-    .filter(Boolean);
-  if (ids.length === 0) return route.createBackend;
   const owners = new Set<Backend>();
   for (const id of ids) {
     const { backend, principal } = await locate(route, id, deps);

@@ -10,26 +10,24 @@ import { AmqpHookSink } from './sinks/amqp.ts';
 import { FileHookSink } from './sinks/file.ts';
 import { HttpHookSink } from './sinks/http.ts';
 import { HookRefusal, type HookSink } from './sinks/sink.ts';
-import type {
-  HookEvent,
-  HookEventType,
-  HookHttpRequest,
-  HookResponse,
-  HookRunner,
-  HookUpload,
+import {
+  type HookEvent,
+  type HookEventType,
+  type HookHttpRequest,
+  type HookResponse,
+  type HookRunner,
+  type HookUpload,
+  hookUnavailable,
 } from './types.ts';
 
 const observableEvents = new Set<HookEventType>(['post-create', 'post-finish', 'post-terminate']);
 
 /** What a pre-* hook that failed (and may not be skipped) answers: the client should retry. */
 const unavailableAnswer: HookResponse = {
+  [hookUnavailable]: true,
   RejectUpload: true,
   RejectTermination: true,
-  HTTPResponse: {
-    StatusCode: 503,
-    Body: 'TUSGATE_ERR_HOOK_UNAVAILABLE: hook receiver unavailable\n',
-    Header: { 'Retry-After': '5' },
-  },
+  HTTPResponse: { StatusCode: 503, Header: { 'Retry-After': '5' } },
 };
 
 interface SinkEntry {

@@ -1,15 +1,10 @@
+import type { hookEventTypes } from '../config/schema/hooks.ts';
+
 /**
  * Upload lifecycle hooks, shaped like tusd v2's hook payload so existing receivers keep working.
  * Backends report events through a HookRunner; sinks (http, amqp, file) live in this folder.
  */
-export type HookEventType =
-  | 'pre-create'
-  | 'post-create'
-  | 'post-receive'
-  | 'pre-finish'
-  | 'post-finish'
-  | 'pre-terminate'
-  | 'post-terminate';
+export type HookEventType = (typeof hookEventTypes)[number];
 
 /** tusd's FileInfo as hooks see it. */
 export interface HookUpload {
@@ -38,8 +33,12 @@ export interface HookEvent {
   Observed?: true;
 }
 
+/** Marks the answer tusgate itself gives when a pre-* hook could not be asked (never from JSON). */
+export const hookUnavailable: unique symbol = Symbol('hook unavailable');
+
 /** What a pre-* hook may answer (tusd's HookResponse). */
 export interface HookResponse {
+  [hookUnavailable]?: true;
   HTTPResponse?: { StatusCode?: number; Body?: string; Header?: Record<string, string> };
   RejectUpload?: boolean;
   RejectTermination?: boolean;

@@ -188,6 +188,12 @@ async function run(baseUrl: string): Promise<Exchange[]> {
   return exchanges;
 }
 
+/** Steps the gateway answers itself, stricter than tusd, and its status. */
+const stricterThanTusd = new Map([
+  // tus 1.0.0: a PATCH of another Content-Type SHOULD be a 415 (tusd answers 400).
+  ['PATCH wrong Content-Type', 415],
+]);
+
 describe('the gateway is transparent to a tusd conversation', () => {
   let tusd: RunningTusd;
   let gw: RunningGateway;
@@ -217,6 +223,12 @@ describe('the gateway is transparent to a tusd conversation', () => {
     for (let index = 0; index < direct.length; index++) {
       const want = direct[index] as Exchange;
       const got = proxied[index] as Exchange;
+      const strict = stricterThanTusd.get(want.step);
+      if (strict !== undefined) {
+        // Where tusd is lax, the gateway answers as tus 1.0.0 says, before tusd sees the request.
+        assert.equal(got.status, strict, `${want.step}: status`);
+        continue;
+      }
       assert.equal(got.status, want.status, `${want.step}: status`);
       const expected = { ...want.headers };
       // tus 1.0.0: a 412 MUST carry Tus-Version; tusd leaves it out, the gateway answers it itself.

@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { TusgateError } from '../../errors.ts';
+import type { UploadChecksum } from '../../tus/headers/upload-checksum.ts';
 
 export const checksumAlgorithms = ['md5', 'sha1', 'sha256'] as const;
 export type ChecksumAlgorithm = (typeof checksumAlgorithms)[number];
@@ -10,21 +11,18 @@ export interface ExpectedChecksum {
   hash: Hash;
 }
 
-/** `Upload-Checksum: <algorithm> <base64 digest>`; undefined when the header is absent. */
-export function parseUploadChecksum(header: string | undefined): ExpectedChecksum | undefined {
-  if (header === undefined) return undefined;
-  const [algorithm, encoded, ...rest] = header.trim().split(' ');
-  if (!algorithm || !encoded || rest.length > 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) {
-    throw new TusgateError('TUSGATE_ERR_INVALID_HEADER', {
-      message: 'Upload-Checksum must be "<algorithm> <base64 digest>"',
-    });
-  }
+/** A parsed `Upload-Checksum` ready to hash a body; undefined when the client sent none. */
+export function expectedChecksum(
+  checksum: UploadChecksum | undefined,
+): ExpectedChecksum | undefined {
+  if (checksum === undefined) return undefined;
+  const { algorithm } = checksum;
   if (!(checksumAlgorithms as readonly string[]).includes(algorithm)) {
     throw new TusgateError('TUSGATE_ERR_UNSUPPORTED_CHECKSUM');
   }
   return {
     algorithm: algorithm as ChecksumAlgorithm,
-    digest: Buffer.from(encoded, 'base64'),
+    digest: checksum.digest,
     hash: createHash(algorithm),
   };
 }

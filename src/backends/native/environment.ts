@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
-import type { HookRunner, HookUpload } from '../../hooks/types.ts';
+import type { HookRunner } from '../../hooks/types.ts';
 import type { Metrics } from '../../observability/metrics.ts';
-import type { UploadInfo } from './info.ts';
 import type { UploadLocker } from './locker.ts';
 import type { DateShardedStore } from './store.ts';
 
@@ -25,18 +24,4 @@ export interface NativeEnvironment {
   readonly now: () => number;
 }
 
-export function hookUpload(info: UploadInfo, offset: number): HookUpload {
-  return {
-    ID: info.ID,
-    Size: info.Size,
-    SizeIsDeferred: info.SizeIsDeferred,
-    Offset: offset,
-    MetaData: info.MetaData,
-    IsPartial: info.IsPartial,
-    IsFinal: info.IsFinal,
-    PartialUploads: info.PartialUploads,
-    Storage: { ...info.Storage },
-  };
-}
-
-export { hookRequest } from '../../hooks/payload.ts';
+export { hookRequest, hookUploadFromInfo as hookUpload } from '../../hooks/payload.ts';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type ErrorCode, TusgateError } from '../../errors.ts';
 import type { Backend, RequestContext } from '../../gateway/context.ts';
 import { refusalFor } from '../../gateway/refusals.ts';
-import { sendError } from '../../gateway/respond.ts';
+import { sendError } from '../../tus/respond.ts';
 import type { NativeEnvironment } from './environment.ts';
 import { handleCreate } from './handlers/create.ts';
 import { handleDownload } from './handlers/download.ts';
@@ -39,7 +39,7 @@ export class NativeBackend implements Backend {
     const env = this.#env;
     const id = ctx.uploadId;
     try {
-      switch (req.method) {
+      switch (ctx.tus.method) {
         case 'OPTIONS':
           handleOptions(env, res);
           return;

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { TUS_REQUEST_HEADERS } from '../../tus/constants.ts';
 
 /** Headers that describe one connection, not the message: never forwarded in either direction. */
 const hopByHop = new Set([
@@ -25,7 +26,12 @@ const replacedOnRequest = new Set([
   'x-real-ip',
   'x-request-id',
   'x-http-method-override',
+  // The client's tus headers never pass as sent: the gateway writes them from what it parsed.
+  ...TUS_REQUEST_HEADERS,
 ]);
+
+/** Framing headers of a request body; dropped when the request goes upstream without one. */
+const bodyFraming = ['content-length', 'transfer-encoding'];
 
 function connectionTokens(headers: IncomingHttpHeaders): Set<string> {
   const value = headers.connection;
@@ -52,13 +58,18 @@ export function endToEndHeaders(
   return out;
 }
 
-/** With `gatewayCors`, the gateway answers CORS itself: the backend never sees `Origin`. */
+/**
+ * With `gatewayCors`, the gateway answers CORS itself: the backend never sees `Origin`. Without
+ * `withBody` (HEAD, GET, DELETE, OPTIONS) no Content-Length goes up either: a backend told of a
+ * body that never comes would wait for it.
+ */
 export function upstreamRequestHeaders(
   headers: IncomingHttpHeaders,
-  gatewayCors = false,
+  options: { gatewayCors?: boolean; withBody: boolean },
 ): Record<string, string | string[]> {
   const out = endToEndHeaders(headers, replacedOnRequest);
-  if (gatewayCors) delete out.origin;
+  if (options.gatewayCors) delete out.origin;
+  if (!options.withBody) for (const name of bodyFraming) delete out[name];
   return out;
 }
 

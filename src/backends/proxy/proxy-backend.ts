@@ -9,8 +9,13 @@ import type { ProxyBackendConfig } from '../../config/schema/index.ts';
 import { TusgateError } from '../../errors.ts';
 import { ownershipUnavailable } from '../../gateway/affinity/fail-closed.ts';
 import type { Backend, RequestContext } from '../../gateway/context.ts';
-import { sendError } from '../../gateway/respond.ts';
 import type { Metrics } from '../../observability/metrics.ts';
+import { TUS_VERSION } from '../../tus/constants.ts';
+import { checkMaxSize, combinedMaxSize } from '../../tus/max-size.ts';
+import { isBodiless } from '../../tus/request.ts';
+import { sendError, toTusgateError } from '../../tus/respond.ts';
+import { readTusResponse } from '../../tus/response.ts';
+import { serializeTusRequestHeaders } from '../../tus/serialize.ts';
 import { BodyLimiter } from './body-limiter.ts';
 import { ForwardHandler, type ForwardOutcome } from './forward-handler.ts';
 import { HeadForwarder } from './head-forwarder.ts';
@@ -84,32 +89,37 @@ export class ProxyBackend implements Backend {
 
   handle(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
     ctx.backendName = this.name;
-    const headers = upstreamRequestHeaders(req.headers, ctx.route.cors !== undefined);
+    const tus = ctx.tus;
+    const method = tus.method;
+    try {
+      checkMaxSize(tus, ctx.route.config.maxSize);
+    } catch (error) {
+      sendError(res, toTusgateError(error), ctx.requestId);
+      return Promise.resolve();
+    }
+    const withBody = !isBodiless(method) && tus.hasBody;
+    const headers = upstreamRequestHeaders(req.headers, {
+      gatewayCors: ctx.route.cors !== undefined,
+      withBody,
+    });
+    Object.assign(
+      headers,
+      serializeTusRequestHeaders(tus, (id) => this.mapper.backendPath(id)),
+    );
     headers['x-forwarded-for'] = ctx.client.forwardedFor;
     headers['x-forwarded-proto'] = ctx.client.proto;
     headers['x-forwarded-host'] = ctx.client.host;
     headers['x-request-id'] = ctx.requestId;
 
-    const concat = headers['upload-concat'];
-    if (typeof concat === 'string') {
-      const mapped = this.mapper.mapConcat(concat, (url) =>
-        this.mapper.toBackendPath(url, ctx.publicOrigin),
-      );
-      if (mapped === undefined) {
-        sendError(res, new TusgateError('TUSGATE_ERR_INVALID_CONCAT'), ctx.requestId);
-        return Promise.resolve();
-      }
-      headers['upload-concat'] = mapped;
-    }
-
-    const method = req.method ?? 'GET';
-    const body = hasBody(req) ? upstreamBody(req) : null;
-    const path = `${this.mapper.backendBasePath}${ctx.uploadId ?? ''}${ctx.search}`;
+    const body = withBody ? upstreamBody(req) : null;
+    // OPTIONS is asked of the collection: its answer must not depend on the id (see placement).
+    const id = method === 'OPTIONS' ? '' : (ctx.uploadId ?? '');
+    const path = `${this.mapper.backendBasePath}${id}${ctx.search}`;
     const labels = { route: this.routeName, backend: this.name };
 
     let createdAtBackend: string | undefined;
     const rewriteHeaders = (status: number, upstream: IncomingHttpHeaders) => {
-      observeLifecycle(method, status, req.headers, upstream, ctx);
+      observeLifecycle(status, upstream, ctx);
       const headers = this.rewriteResponseHeaders(status, upstream, ctx);
       if (method === 'POST' && status === 201) {
         createdAtBackend = this.recordCreation(upstream.location, ctx);
@@ -216,20 +226,34 @@ export class ProxyBackend implements Backend {
     const headers = clientResponseHeaders(upstream, ctx.route.cors !== undefined);
     const location = upstream.location;
     if (typeof location === 'string') {
-      const mapped = this.mapper.toPublic(location, ctx.publicOrigin);
-      if (mapped !== undefined) {
-        headers.location = mapped;
-        if (status === 201) ctx.createdUploadId = mapped.slice(mapped.lastIndexOf('/') + 1);
+      const id = this.mapper.idFromBackendUrl(location, ctx.publicOrigin);
+      if (id !== undefined) {
+        headers.location = this.mapper.publicUrl(id, ctx.publicOrigin);
+        if (status === 201) ctx.createdUploadId = id;
       } else {
-        ctx.log.warn({ backend: this.name }, 'backend sent a Location outside its base path');
+        // Never passed on as sent: it would name the backend, or something the client reads
+        // differently from the gateway.
+        delete headers.location;
+        ctx.log.warn({ backend: this.name }, 'backend sent a Location that is not an upload URL');
       }
     }
-    const concat = upstream['upload-concat'];
-    if (typeof concat === 'string') {
-      headers['upload-concat'] =
-        this.mapper.mapConcat(concat, (url) => this.mapper.toPublic(url, ctx.publicOrigin)) ??
-        concat;
+    const answer = readTusResponse(upstream);
+    const concat = answer.concat;
+    if (concat !== undefined) {
+      const mapped = this.mapper.concatToPublic(concat, ctx.publicOrigin);
+      if (mapped !== undefined) headers['upload-concat'] = mapped;
+      else {
+        delete headers['upload-concat'];
+        ctx.log.warn({ backend: this.name }, 'backend sent an Upload-Concat that does not parse');
+      }
     }
+    if (ctx.tus.method === 'OPTIONS') {
+      const maxSize = combinedMaxSize(answer.maxSize, ctx.route.config.maxSize);
+      if (maxSize === undefined) delete headers['tus-max-size'];
+      else headers['tus-max-size'] = maxSize;
+    }
+    // An answer to a HEAD has no body; sent for a POST overridden to HEAD, it must say so.
+    if (ctx.tus.method === 'HEAD' && ctx.tus.wireMethod !== 'HEAD') headers['content-length'] = '0';
     headers['x-request-id'] = ctx.requestId;
     return headers;
   }
@@ -286,7 +310,7 @@ export class ProxyBackend implements Backend {
     const response = await this.controlPool.request({
       path: this.mapper.backendBasePath,
       method: 'OPTIONS',
-      headers: { 'tus-resumable': '1.0.0' },
+      headers: { 'tus-resumable': TUS_VERSION },
       headersTimeout: 2_000,
       bodyTimeout: 2_000,
     });
@@ -308,25 +332,21 @@ export class ProxyBackend implements Backend {
  * creation request, recorded in the affinity table.
  */
 function observeLifecycle(
-  method: string,
   status: number,
-  request: IncomingHttpHeaders,
   upstream: IncomingHttpHeaders,
   ctx: RequestContext,
 ): void {
+  const { method, uploadLength, concat } = ctx.tus;
   if (method === 'DELETE' && status === 204) {
     ctx.lifecycle.terminated = true;
     return;
   }
   const isCreation = method === 'POST' && status === 201;
   if (!isCreation && !(method === 'PATCH' && status === 204)) return;
-  const declared = integerHeader(request['upload-length']);
-  if (declared !== undefined) ctx.uploadLength = declared;
+  if (uploadLength !== undefined) ctx.uploadLength = uploadLength;
   if (isCreation) ctx.lifecycle.created = true;
-  const offset = integerHeader(upstream['upload-offset']) ?? (isCreation ? 0 : undefined);
-  const isFinal =
-    typeof request['upload-concat'] === 'string' && request['upload-concat'].startsWith('final');
-  if (isFinal && isCreation) ctx.lifecycle.finished = true;
+  const offset = readTusResponse(upstream).uploadOffset ?? (isCreation ? 0 : undefined);
+  if (concat.kind === 'final' && isCreation) ctx.lifecycle.finished = true;
   else if (offset !== undefined && ctx.uploadLength != null && offset === ctx.uploadLength) {
     ctx.lifecycle.finished = true;
   }
@@ -340,15 +360,4 @@ function lastSegment(location: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function integerHeader(value: string | string[] | undefined): number | undefined {
-  if (typeof value !== 'string' || !/^\d{1,16}$/.test(value)) return undefined;
-  return Number(value);
-}
-
-function hasBody(req: IncomingMessage): boolean {
-  if (req.headers['transfer-encoding'] !== undefined) return true;
-  const length = req.headers['content-length'];
-  return length !== undefined && length !== '0';
 }

@@ -1,8 +1,11 @@
-import { isValidUploadId } from '../../gateway/upload-path.ts';
+import { formatUploadConcat, parseUploadConcat } from '../../tus/headers/upload-concat.ts';
+import { formatUploadUrl, parseUploadUrl, type UploadUrlBase } from '../../tus/upload-url.ts';
 
 /**
  * Maps upload URLs between the public side (`https://galaxy.example/api/upload/resumable_upload/<id>`)
- * and a backend (`http://127.0.0.1:1081/files/<id>`). Ids are never changed, only the base.
+ * and a backend (`http://127.0.0.1:1081/files/<id>`). Ids are never changed, only the base. Both
+ * directions go through the strict parsers of `src/tus/`: requests arrive already parsed (ids),
+ * and a backend URL that does not parse as one of its upload URLs is never rewritten loosely.
  */
 export class UrlMapper {
   readonly backendBase: URL;
@@ -19,37 +22,41 @@ export class UrlMapper {
     this.publicBase = publicBase;
   }
 
-  /** Upload URL as the client must see it; undefined when `value` is not one of the backend's upload URLs. */
+  /** The backend path of an upload id (what an upstream request and Upload-Concat name). */
+  backendPath(id: string): string {
+    return `${this.backendBasePath}${id}`;
+  }
+
+  /** The upload URL a client sees. */
+  publicUrl(id: string, publicOrigin: string): string {
+    return formatUploadUrl(id, publicOrigin, this.publicBase);
+  }
+
+  /**
+   * The id a backend URL names: path-only, or absolute on the backend's own origin or on the public
+   * origin (tusd behind a proxy builds its URLs from X-Forwarded-Host/-Proto).
+   */
+  idFromBackendUrl(value: string, publicOrigin: string): string | undefined {
+    return parseUploadUrl(value, this.backendUrlBase(publicOrigin));
+  }
+
+  /** Location as the client must see it; undefined when `value` is not one of the backend's upload URLs. */
   toPublic(value: string, publicOrigin: string): string | undefined {
-    const id = this.idFrom(value, this.backendBase.href, this.backendBasePath);
-    return id === undefined ? undefined : `${publicOrigin}${this.publicBase}${id}`;
+    const id = this.idFromBackendUrl(value, publicOrigin);
+    return id === undefined ? undefined : this.publicUrl(id, publicOrigin);
   }
 
-  /** Backend path of an upload named by a public URL (absolute or relative); undefined if it is not ours. */
-  toBackendPath(value: string, publicOrigin: string): string | undefined {
-    const id = this.idFrom(value, `${publicOrigin}${this.publicBase}`, this.publicBase);
-    return id === undefined ? undefined : `${this.backendBasePath}${id}`;
-  }
-
-  /** `final;<url> <url>` rewritten by `map`; undefined if any URL does not map. `partial` passes unchanged. */
-  mapConcat(header: string, map: (url: string) => string | undefined): string | undefined {
-    const trimmed = header.trim();
-    if (!trimmed.toLowerCase().startsWith('final;')) return trimmed;
-    const urls = trimmed.slice('final;'.length).split(/\s+/).filter(Boolean);
-    const mapped = urls.map(map);
-    if (mapped.length === 0 || mapped.some((url) => url === undefined)) return undefined;
-    return `final;${mapped.join(' ')}`;
-  }
-
-  private idFrom(value: string, base: string, basePath: string): string | undefined {
-    let url: URL;
+  /** A backend's Upload-Concat answer with public URLs; undefined when it does not parse strictly. */
+  concatToPublic(value: string, publicOrigin: string): string | undefined {
     try {
-      url = new URL(value.trim(), base);
+      const concat = parseUploadConcat(value, this.backendUrlBase(publicOrigin));
+      return formatUploadConcat(concat, (id) => this.publicUrl(id, publicOrigin));
     } catch {
       return undefined;
     }
-    if (!url.pathname.startsWith(basePath)) return undefined;
-    const id = url.pathname.slice(basePath.length);
-    return isValidUploadId(id) ? id : undefined;
+  }
+
+  private backendUrlBase(publicOrigin: string): UploadUrlBase {
+    return { origins: [this.backendBase.origin, publicOrigin], basePath: this.backendBasePath };
   }
 }

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Agent, request } from 'undici';
-import { parseUploadMetadata } from '../../backends/native/metadata.ts';
 import type { AuthConfig } from '../../config/schema/index.ts';
 import { canonicalHeaderName } from '../../hooks/header-names.ts';
+import { hookUploadFromRequest } from '../../hooks/payload.ts';
 import type { HookEvent } from '../../hooks/types.ts';
 import { DecisionCache } from './decision-cache.ts';
 import {
@@ -47,7 +47,7 @@ export class GalaxyAuthenticator implements Authenticator {
     const key = sha256(JSON.stringify([apiKey ?? null, session ?? null]));
     const { value, cached } = await this.#cache.get(
       key,
-      () => this.#ask(req, info, forwarded),
+      () => this.#ask(info, forwarded),
       // Refusals are cached too (a bad key costs one call per TTL); outages are not.
       (verdict) => verdict.admitted || verdict.failure.reason !== 'unavailable',
     );
@@ -72,17 +72,16 @@ export class GalaxyAuthenticator implements Authenticator {
     return headers;
   }
 
-  async #ask(
-    req: IncomingMessage,
-    info: AuthRequestInfo,
-    forwarded: Record<string, string[]>,
-  ): Promise<Verdict> {
+  async #ask(info: AuthRequestInfo, forwarded: Record<string, string[]>): Promise<Verdict> {
     const body: HookEvent = {
       Type: 'pre-create',
       Event: {
-        Upload: hookUploadOf(req, info),
+        Upload: hookUploadFromRequest(info.tus, {
+          id: info.uploadId ?? '',
+          size: uploadSize(info),
+        }),
         HTTPRequest: {
-          Method: req.method ?? 'POST',
+          Method: info.tus.method,
           URI: info.uri,
           RemoteAddr: info.clientAddress,
           Header: forwarded,
@@ -160,20 +159,10 @@ function rejects(text: string, contentType: string): boolean {
   }
 }
 
-function hookUploadOf(req: IncomingMessage, info: AuthRequestInfo): HookEvent['Event']['Upload'] {
-  const length = headerValue(req, 'upload-length');
-  const concat = headerValue(req, 'upload-concat') ?? '';
-  return {
-    ID: info.uploadId ?? '',
-    Size: length !== undefined && /^\d+$/.test(length) ? Number(length) : 0,
-    SizeIsDeferred: headerValue(req, 'upload-defer-length') === '1',
-    Offset: 0,
-    MetaData: parseUploadMetadata(headerValue(req, 'upload-metadata')) ?? {},
-    IsPartial: concat === 'partial',
-    IsFinal: concat.startsWith('final;'),
-    PartialUploads: null,
-    Storage: null,
-  };
+/** tusd's pre-create Size: the declared length, 0 (not deferred) when none was declared. */
+function uploadSize(info: AuthRequestInfo): number | null {
+  if (info.tus.deferLength) return null;
+  return info.tus.uploadLength ?? 0;
 }
 
 function sessionCookie(header: string | undefined, name: string): string | undefined {

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { type ErrorCode, TusgateError } from '../../errors.ts';
+import type { TusRequest } from '../../tus/request.ts';
 
 /** Why a request was admitted or refused; the `reason` label of tusgate_auth_decisions_total. */
 export type AuthReason =
@@ -23,6 +24,8 @@ export interface AuthRequestInfo {
   clientAddress: string;
   /** The public path and query the client asked for. */
   uri: string;
+  /** The request's parsed tus headers (an auth hook's payload is built from them). */
+  tus: TusRequest;
 }
 
 /** Turns a request into a principal, or throws an AuthFailure (401/403/503). */

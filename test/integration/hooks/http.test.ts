@@ -164,7 +164,8 @@ describe('HTTP hooks', () => {
         headers: { ...tus, 'Upload-Length': '10' },
       });
       assert.equal(response.status, 413);
-      assert.equal(await response.text(), 'quota exceeded');
+      // The hook's status and message; the body's shape and code are the catalogue's.
+      assert.equal(await response.text(), 'TUSGATE_ERR_HOOK_REJECTED: quota exceeded\n');
       assert.equal(response.headers.get('x-quota'), '0');
     } finally {
       receiver.answer('pre-create', 200, {});
@@ -202,7 +203,7 @@ describe('HTTP hooks', () => {
       assert.deepEqual(metadata, { filename: 'renamed.txt', owner: 'galaxy' });
       const refused = await fetch(url, { method: 'DELETE', headers: tus });
       assert.equal(refused.status, 409);
-      assert.equal(await refused.text(), 'still needed');
+      assert.equal(await refused.text(), 'TUSGATE_ERR_HOOK_REJECTED: still needed\n');
       assert.equal((await fetch(url, { method: 'HEAD', headers: tus })).status, 200);
     } finally {
       receiver.answer('pre-create', 200, {});
@@ -253,7 +254,7 @@ describe('HTTP hooks', () => {
         duplex: 'half',
       } as RequestInit);
       assert.equal(response.status, 400);
-      assert.equal(await response.text(), 'virus found');
+      assert.equal(await response.text(), 'TUSGATE_ERR_UPLOAD_STOPPED: virus found\n');
       assert.equal((await fetch(url, { method: 'HEAD', headers: tus })).status, 404);
     } finally {
       receiver.answer('post-receive', 200, {});

@@ -30,12 +30,33 @@ test('X-Forwarded-* from anyone else are replaced by what the gateway saw', () =
   assert.equal(info.host, 'gateway.internal:1080');
 });
 
-test('a malformed forwarded host falls back to Host', () => {
-  const info = clientInfo(
-    fakeRequest('127.0.0.1', { host: 'ok.example', 'x-forwarded-host': 'bad host/"x' }),
-    new Set(['127.0.0.1']),
-  );
-  assert.equal(info.host, 'ok.example');
+test('a malformed forwarded host from a trusted proxy is refused (400), not replaced', () => {
+  for (const bad of ['bad host/"x', 'evil.example/#', '"><script>', 'a:0', 'a:65536', '[zz]']) {
+    const info = clientInfo(
+      fakeRequest('127.0.0.1', { host: 'ok.example', 'x-forwarded-host': bad }),
+      new Set(['127.0.0.1']),
+    );
+    assert.equal(info.hostIsValid, false, bad);
+  }
+  for (const good of [
+    'ok.example',
+    'ok.example:443',
+    '10.0.0.1:8080',
+    '[::1]',
+    '[2001:db8::1]:80',
+  ]) {
+    const info = clientInfo(
+      fakeRequest('127.0.0.1', { host: 'h', 'x-forwarded-host': good }),
+      new Set(['127.0.0.1']),
+    );
+    assert.equal(info.hostIsValid, true, good);
+    assert.equal(info.host, good);
+  }
+});
+
+test('a malformed Host from an untrusted peer is refused too', () => {
+  const info = clientInfo(fakeRequest('10.1.2.3', { host: '"><script>' }), new Set());
+  assert.equal(info.hostIsValid, false);
 });
 
 test('the client is the rightmost address no trusted proxy wrote; what it sent itself is not believed', () => {

@@ -76,7 +76,12 @@ function place(
   return selectBackend(
     compiled,
     { method: 'HEAD', headers: {} } as IncomingMessage,
-    { uploadId: id, principal, log: pino({ level: 'silent' }) } as RequestContext,
+    {
+      uploadId: id,
+      principal,
+      log: pino({ level: 'silent' }),
+      tus: { method: 'HEAD', concat: { kind: 'none' } },
+    } as unknown as RequestContext,
     { affinity },
   );
 }

@@ -35,7 +35,12 @@ test('ids go to the backend that made them, even a legacy server making UUIDv7 i
     selectBackend(
       route,
       { method: 'HEAD', headers: {} } as IncomingMessage,
-      { uploadId: id, principal: null, log: pino({ level: 'silent' }) } as RequestContext,
+      {
+        uploadId: id,
+        principal: null,
+        log: pino({ level: 'silent' }),
+        tus: { method: 'HEAD', concat: { kind: 'none' } },
+      } as unknown as RequestContext,
       { affinity },
     );
   assert.equal((await place(legacyUuid)).name, 'legacy');

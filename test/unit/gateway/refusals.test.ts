@@ -35,7 +35,6 @@ test('what tus clients settle themselves, timeouts and 5xx keep their status', (
     'TUSGATE_ERR_AUTH_UNAVAILABLE',
     'TUSGATE_ERR_BACKEND_UNAVAILABLE',
     'TUSGATE_ERR_BACKEND_TIMEOUT',
-    'TUSGATE_ERR_SHUTTING_DOWN',
     'TUSGATE_ERR_INTERNAL',
   ];
   for (const code of kept) {

@@ -2,21 +2,20 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TusgateError } from '../../../errors.ts';
 import type { RequestContext } from '../../../gateway/context.ts';
 import { hookRefusalFor } from '../../../gateway/refusals.ts';
-import { TUS_VERSION } from '../../../gateway/respond.ts';
+import { TUS_VERSION } from '../../../tus/constants.ts';
+import { emptyMetadata, toMetadata } from '../../../tus/headers/upload-metadata.ts';
 import { appendBody } from '../append.ts';
 import { awaitPartials, concatenate, inspectPartials } from '../assemble.ts';
-import { parseUploadChecksum } from '../checksum.ts';
-import { parseUploadConcat } from '../concat.ts';
+import { expectedChecksum } from '../checksum.ts';
+import { requireNativePartials } from '../concat.ts';
 import { hookRequest, hookUpload, type NativeEnvironment } from '../environment.ts';
 import { finishUpload } from '../finish.ts';
 import type { UploadInfo } from '../info.ts';
-import { parseUploadMetadata } from '../metadata.ts';
-import { contentLength, hasOffsetBody, parseUploadLength, singleHeader } from '../protocol.ts';
 import { nativeError } from '../storage-faults.ts';
 import { isFinished, withUploadLock } from '../upload-access.ts';
 import { isNativeUploadId, newUploadId } from '../upload-id.ts';
 import { sendHookRejection, sendUploadStopped } from './hook-rejection.ts';
-import { expiresHeader } from './response-headers.ts';
+import { concatHeader, expiresHeader } from './response-headers.ts';
 
 /** POST: creation, creation-defer-length, creation-with-upload and concatenation (final). */
 export async function handleCreate(
@@ -25,44 +24,38 @@ export async function handleCreate(
   res: ServerResponse,
   ctx: RequestContext,
 ): Promise<void> {
-  const concat = parseUploadConcat(singleHeader(req, 'upload-concat'), ctx.route.publicBase);
-  const metadata = parseUploadMetadata(singleHeader(req, 'upload-metadata'));
-  if (metadata === null) {
-    throw new TusgateError('TUSGATE_ERR_INVALID_HEADER', {
-      message: 'Upload-Metadata must be comma-separated "key base64value" pairs',
-    });
-  }
-  const length = parseUploadLength(singleHeader(req, 'upload-length'));
-  const deferHeader = singleHeader(req, 'upload-defer-length');
-  const withBody = hasOffsetBody(req);
-  const checksum = withBody ? parseUploadChecksum(singleHeader(req, 'upload-checksum')) : undefined;
+  const tus = ctx.tus;
+  const concat = tus.concat;
+  const metadata = tus.metadata ?? emptyMetadata();
+  const length = tus.uploadLength;
+  let deferred = tus.deferLength;
+  // The pipeline refused a body of any other type (415); an empty one is no upload data.
+  const withBody = tus.offsetBody && tus.hasBody;
+  const checksum = withBody ? expectedChecksum(tus.checksum) : undefined;
 
   let size = 0;
-  let deferred = false;
   let partialIds: string[] | null = null;
   let partialsFinished = false;
   if (concat.kind === 'final') {
-    if (length !== undefined || deferHeader !== undefined) {
+    if (length !== undefined || deferred) {
       throw new TusgateError('TUSGATE_ERR_INVALID_LENGTH', {
         message: 'a final upload takes its length from its partial uploads',
       });
     }
-    partialIds = concat.ids;
+    partialIds = requireNativePartials(concat.ids);
     // concatenation-unfinished: partials still being written make a final that waits for them.
-    const partials = await inspectPartials(env, ctx, concat.ids);
+    const partials = await inspectPartials(env, ctx, partialIds);
     partialsFinished = partials.finished;
     size = partials.size ?? 0;
     deferred = partials.size === undefined;
   } else if (length !== undefined) {
-    if (deferHeader !== undefined) {
+    if (deferred) {
       throw new TusgateError('TUSGATE_ERR_INVALID_LENGTH', {
         message: 'send either Upload-Length or Upload-Defer-Length, not both',
       });
     }
     size = length;
-  } else if (deferHeader === '1') {
-    deferred = true;
-  } else {
+  } else if (!deferred) {
     throw new TusgateError('TUSGATE_ERR_INVALID_LENGTH', {
       message: 'Upload-Length or Upload-Defer-Length: 1 is required',
     });
@@ -70,7 +63,7 @@ export async function handleCreate(
   if (env.maxSize !== undefined && size > env.maxSize) {
     throw new TusgateError('TUSGATE_ERR_SIZE_EXCEEDED');
   }
-  const declared = contentLength(req);
+  const declared = tus.contentLength;
   if (withBody && !deferred && declared !== undefined && declared > size) {
     throw new TusgateError('TUSGATE_ERR_SIZE_EXCEEDED', {
       message: 'the body is longer than the upload',
@@ -106,7 +99,7 @@ export async function handleCreate(
     info = env.store.newInfo(id, {
       Size: info.Size,
       SizeIsDeferred: info.SizeIsDeferred,
-      MetaData: change?.MetaData ?? info.MetaData,
+      MetaData: change?.MetaData ? toMetadata(change.MetaData) : info.MetaData,
       IsPartial: info.IsPartial,
       IsFinal: info.IsFinal,
       PartialUploads: info.PartialUploads,
@@ -176,6 +169,7 @@ export async function handleCreate(
   if (withBody || (concat.kind === 'final' && partialsFinished)) {
     headers['Upload-Offset'] = String(offset);
   }
+  Object.assign(headers, concatHeader(info, ctx));
   res.writeHead(201, headers);
   res.end();
 }

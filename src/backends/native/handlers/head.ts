@@ -1,14 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '../../../gateway/context.ts';
-import { TUS_VERSION } from '../../../gateway/respond.ts';
+import { TUS_VERSION } from '../../../tus/constants.ts';
+import { formatUploadMetadata } from '../../../tus/headers/upload-metadata.ts';
 import { assembleFinal } from '../assemble.ts';
-import { formatFinalConcat } from '../concat.ts';
 import type { NativeEnvironment } from '../environment.ts';
 import { finishUpload } from '../finish.ts';
 import type { UploadInfo } from '../info.ts';
-import { formatUploadMetadata } from '../metadata.ts';
 import { isFinished, loadUpload } from '../upload-access.ts';
-import { expiresHeader } from './response-headers.ts';
+import { concatHeader, expiresHeader } from './response-headers.ts';
 
 export async function handleHead(
   env: NativeEnvironment,
@@ -56,10 +55,7 @@ export async function handleHead(
   }
   const metadata = formatUploadMetadata(info.MetaData);
   if (metadata !== '') headers['Upload-Metadata'] = metadata;
-  if (info.IsPartial) headers['Upload-Concat'] = 'partial';
-  if (info.IsFinal && info.PartialUploads) {
-    headers['Upload-Concat'] = formatFinalConcat(info.PartialUploads, ctx.route.publicBase);
-  }
+  Object.assign(headers, concatHeader(info, ctx));
   res.writeHead(200, headers);
   res.end();
 }

@@ -1,19 +1,24 @@
 import type { ServerResponse } from 'node:http';
-import { TUS_VERSION } from '../../../gateway/respond.ts';
-import type { HookResponse } from '../../../hooks/types.ts';
+import { type ErrorCode, errorBody } from '../../../errors.ts';
+import { type HookResponse, hookUnavailable } from '../../../hooks/types.ts';
+import { TUS_VERSION } from '../../../tus/constants.ts';
 
 /**
- * Answers a request a pre-* hook rejected with the hook's own response, as tusd does: its status
- * (400 when it gave none), its body and headers.
+ * Answers a request a pre-* hook rejected, as tusd does: the hook's status (400 when it gave none)
+ * and headers; the body is the catalogue's tus-style body for `code`, carrying the hook's own
+ * message when it gave one.
  */
 export function sendHookRejection(
   res: ServerResponse,
   answer: HookResponse,
-  options: { defaultBody?: string; closeConnection?: boolean } = {},
+  options: { code?: ErrorCode; closeConnection?: boolean } = {},
 ): void {
   const response = answer.HTTPResponse ?? {};
-  const body =
-    response.Body ?? options.defaultBody ?? 'TUSGATE_ERR_HOOK_REJECTED: rejected by hook\n';
+  const message = response.Body?.trim();
+  const code = answer[hookUnavailable]
+    ? 'TUSGATE_ERR_HOOK_UNAVAILABLE'
+    : (options.code ?? 'TUSGATE_ERR_HOOK_REJECTED');
+  const body = errorBody(code, message || undefined);
   const status = response.StatusCode && response.StatusCode >= 400 ? response.StatusCode : 400;
   res.writeHead(status, {
     'Tus-Resumable': TUS_VERSION,
@@ -29,7 +34,7 @@ export function sendHookRejection(
 /** A post-receive hook's StopUpload: tusd's 400 with the hook's own status, body and headers. */
 export function sendUploadStopped(res: ServerResponse, answer: HookResponse): void {
   sendHookRejection(res, answer, {
-    defaultBody: 'TUSGATE_ERR_UPLOAD_STOPPED: upload stopped by hook\n',
+    code: 'TUSGATE_ERR_UPLOAD_STOPPED',
     closeConnection: true,
   });
 }

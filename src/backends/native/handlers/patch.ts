@@ -2,17 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TusgateError } from '../../../errors.ts';
 import type { RequestContext } from '../../../gateway/context.ts';
 import { hookRefusalFor } from '../../../gateway/refusals.ts';
-import { TUS_VERSION } from '../../../gateway/respond.ts';
+import { TUS_VERSION } from '../../../tus/constants.ts';
 import { appendBody, isRefusedBody } from '../append.ts';
-import { parseUploadChecksum } from '../checksum.ts';
+import { expectedChecksum } from '../checksum.ts';
 import type { NativeEnvironment } from '../environment.ts';
-import {
-  contentLength,
-  hasOffsetBody,
-  parseUploadLength,
-  parseUploadOffset,
-  singleHeader,
-} from '../protocol.ts';
 import { loadUpload, withUploadLock } from '../upload-access.ts';
 import { sendUploadStopped } from './hook-rejection.ts';
 import { expiresHeader } from './response-headers.ts';
@@ -25,11 +18,13 @@ export async function handlePatch(
   ctx: RequestContext,
   id: string,
 ): Promise<void> {
-  if (!hasOffsetBody(req)) throw new TusgateError('TUSGATE_ERR_INVALID_CONTENT_TYPE');
-  const clientOffset = parseUploadOffset(singleHeader(req, 'upload-offset'));
-  const newLength = parseUploadLength(singleHeader(req, 'upload-length'));
-  const checksum = parseUploadChecksum(singleHeader(req, 'upload-checksum'));
-  const declared = contentLength(req);
+  const tus = ctx.tus;
+  // Content-Type was checked by the pipeline (415); Upload-Offset is required here.
+  const clientOffset = tus.uploadOffset;
+  if (clientOffset === undefined) throw new TusgateError('TUSGATE_ERR_INVALID_OFFSET');
+  const newLength = tus.uploadLength;
+  const checksum = expectedChecksum(tus.checksum);
+  const declared = tus.contentLength;
 
   await withUploadLock(env, id, async () => {
     // Loaded under the lock: the offset cannot move until we release it.

@@ -1,7 +1,29 @@
+import type { RequestContext } from '../../../gateway/context.ts';
+import { formatUploadConcat } from '../../../tus/headers/upload-concat.ts';
+import { formatUploadUrl } from '../../../tus/upload-url.ts';
 import type { NativeEnvironment } from '../environment.ts';
 import type { UploadInfo } from '../info.ts';
-import { httpDate } from '../protocol.ts';
 import { isFinished } from '../upload-access.ts';
+
+export function httpDate(ms: number): string {
+  return new Date(ms).toUTCString();
+}
+
+/**
+ * `Upload-Concat` of a concatenated upload, as tusd writes it: `partial`, or `final;` and the
+ * partial uploads' absolute URLs.
+ */
+export function concatHeader(info: UploadInfo, ctx: RequestContext): Record<string, string> {
+  const concat = info.IsPartial
+    ? ({ kind: 'partial' } as const)
+    : info.IsFinal && info.PartialUploads
+      ? ({ kind: 'final', ids: info.PartialUploads } as const)
+      : ({ kind: 'none' } as const);
+  const value = formatUploadConcat(concat, (id) =>
+    formatUploadUrl(id, ctx.publicOrigin, ctx.route.publicBase),
+  );
+  return value === undefined ? {} : { 'Upload-Concat': value };
+}
 
 /** `Upload-Expires` for an upload that can still expire: unfinished, on a store with a TTL. */
 export function expiresHeader(

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '../../../gateway/context.ts';
-import { TUS_VERSION } from '../../../gateway/respond.ts';
+import { TUS_VERSION } from '../../../tus/constants.ts';
 import { hookRequest, hookUpload, type NativeEnvironment } from '../environment.ts';
 import { isFinished, loadUpload, withUploadLock } from '../upload-access.ts';
 import { sendHookRejection } from './hook-rejection.ts';
