@@ -48,8 +48,17 @@ export const errorCatalogue = {
   },
   TUSGATE_ERR_CORS_ORIGIN: { status: 403, message: 'origin not allowed' },
   TUSGATE_ERR_REQUEST_TIMEOUT: { status: 408, message: 'request timed out' },
+  TUSGATE_ERR_TOO_MANY_UPLOADS: {
+    status: 429,
+    message: 'too many uploads in progress from this address',
+  },
+  TUSGATE_ERR_BUSY: { status: 503, message: 'too many uploads in progress, try again later' },
   TUSGATE_ERR_BACKEND_UNAVAILABLE: { status: 502, message: 'upload backend unavailable' },
   TUSGATE_ERR_BACKEND_TIMEOUT: { status: 504, message: 'upload backend timed out' },
+  TUSGATE_ERR_OWNERSHIP_UNAVAILABLE: {
+    status: 503,
+    message: 'upload ownership cannot be checked or recorded right now; try again later',
+  },
   TUSGATE_ERR_HOOK_REJECTED: { status: 400, message: 'rejected by hook' },
   TUSGATE_ERR_UPLOAD_STOPPED: { status: 400, message: 'upload stopped by hook' },
   TUSGATE_ERR_HOOK_UNAVAILABLE: { status: 503, message: 'hook receiver unavailable' },

@@ -10,6 +10,8 @@ export interface Server {
   endpoint: string;
   /** Process whose CPU time is the cost of this hop (the gateway, nginx), or undefined. */
   pid?: number;
+  /** The gateway's admin listener (metrics), e.g. http://127.0.0.1:PORT. */
+  adminUrl?: string;
   stop: () => Promise<void>;
 }
 
@@ -90,6 +92,7 @@ export async function startGatewayServer(
     name: 'tusgate',
     endpoint: `http://127.0.0.1:${port}${base}`,
     pid: child.pid,
+    adminUrl: `http://127.0.0.1:${admin}`,
     stop: stopper(child),
   };
 }

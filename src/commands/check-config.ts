@@ -1,23 +1,40 @@
-import { loadConfigFile } from '../config/load.ts';
-import { ConfigError } from '../errors.ts';
+import { inspectConfigFile } from '../config/load.ts';
+import { authSchema } from '../config/schema/auth.ts';
+import { ConfigError, type ConfigIssue } from '../errors.ts';
 import { createAuthenticator } from '../gateway/auth/index.ts';
 
-/** Validates a config file: prints every problem with its key path; exit code 0 or 1. */
+/**
+ * Validates a config file and prints every problem with its key path, all in one run: environment
+ * variables, schema, references between keys, and what the schema cannot see into (tokens files,
+ * PEM public keys). Exit code 0 or 1.
+ */
 export async function checkConfigCommand(file: string): Promise<number> {
-  try {
-    const config = await loadConfigFile(file);
-    // Files and keys the schema cannot see into: tokens files, PEM public keys.
-    for (const [index, route] of config.routes.entries()) {
-      await createAuthenticator(route.auth, `routes[${index}].auth`)?.close?.();
-    }
-    const routes = config.routes.map((route) => route.name).join(', ');
-    process.stdout.write(`${file}: OK (${config.routes.length} route(s): ${routes})\n`);
-    return 0;
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      return 1;
-    }
-    throw error;
+  const report = await inspectConfigFile(file);
+  const issues = [...report.issues, ...(await authenticatorIssues(report.document))];
+  if (issues.length > 0) {
+    process.stderr.write(`${new ConfigError(issues, file).message}\n`);
+    return 1;
   }
+  const routes = report.config?.routes ?? [];
+  const names = routes.map((route) => route.name).join(', ');
+  process.stdout.write(`${file}: OK (${routes.length} route(s): ${names})\n`);
+  return 0;
+}
+
+/** Builds each route's authenticator whose `auth` block is itself valid, and collects what fails. */
+async function authenticatorIssues(document: unknown): Promise<ConfigIssue[]> {
+  const routes = (document as { routes?: unknown } | undefined)?.routes;
+  if (!Array.isArray(routes)) return [];
+  const issues: ConfigIssue[] = [];
+  for (const [index, route] of routes.entries()) {
+    const auth = authSchema.safeParse((route as { auth?: unknown } | null)?.auth);
+    if (!auth.success) continue;
+    try {
+      await createAuthenticator(auth.data, `routes[${index}].auth`)?.close?.();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      issues.push(...error.issues);
+    }
+  }
+  return issues;
 }

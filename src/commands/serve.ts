@@ -9,10 +9,29 @@ import { Gateway } from '../gateway/gateway.ts';
 import { createLogger } from '../observability/logger.ts';
 import { version } from '../version.ts';
 
-export async function serveCommand(configFile: string | undefined): Promise<number> {
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** Listen addresses from the command line or the environment, over the config's. */
+export interface ListenOverrides {
+  listen?: ListenAddress;
+  admin?: ListenAddress;
+}
+
+/**
+ * Runs the gateway. The overrides (--listen/TUSGATE_LISTEN, --admin/TUSGATE_ADMIN) replace the
+ * config's listen addresses, for the embedded default and a config file alike, reloads included.
+ */
+export async function serveCommand(
+  configFile: string | undefined,
+  overrides: ListenOverrides = {},
+): Promise<number> {
   let config: Config;
   try {
     config = configFile ? await loadConfigFile(configFile) : embeddedDefaultConfig();
+    config = withOverrides(config, overrides);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -48,7 +67,7 @@ export async function serveCommand(configFile: string | undefined): Promise<numb
     );
   }
 
-  if (configFile) watchConfig(configFile, gateway, log);
+  if (configFile) watchConfig(configFile, gateway, log, (next) => withOverrides(next, overrides));
 
   return new Promise<number>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
@@ -66,14 +85,26 @@ export async function serveCommand(configFile: string | undefined): Promise<numb
   });
 }
 
+function withOverrides(config: Config, overrides: ListenOverrides): Config {
+  const server = { ...config.server };
+  if (overrides.listen) server.listen = overrides.listen;
+  if (overrides.admin) server.admin = overrides.admin;
+  return { ...config, server };
+}
+
 /** SIGHUP and changes of the file reload the config; a burst of file events reloads once. */
-function watchConfig(file: string, gateway: Gateway, log: Logger): void {
+function watchConfig(
+  file: string,
+  gateway: Gateway,
+  log: Logger,
+  adjust: (config: Config) => Config,
+): void {
   let timer: NodeJS.Timeout | undefined;
   const reload = (reason: string) => {
     clearTimeout(timer);
     timer = setTimeout(() => {
       log.info({ reason, file }, 'reloading configuration');
-      void gateway.reloadFromFile(file);
+      void gateway.reloadFromFile(file, adjust);
     }, 200);
   };
   process.on('SIGHUP', () => reload('SIGHUP'));

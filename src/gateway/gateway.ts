@@ -13,8 +13,9 @@ import { createAdminHandler, type ReadinessCheck } from '../observability/admin.
 import { Metrics } from '../observability/metrics.ts';
 import { createErrorReporter, type ErrorReporter } from '../observability/sentry.ts';
 import { clientErrorCode, rawErrorResponse } from '../tus/respond.ts';
-import { type AffinityStore, MemoryAffinityStore } from './affinity/affinity-store.ts';
-import { RedisAffinityStore } from './affinity/redis-affinity-store.ts';
+import { createAffinityStore } from './affinity/create-affinity-store.ts';
+import type { FailClosedAffinityStore } from './affinity/fail-closed.ts';
+import { unownedUploadsOf } from './affinity/unowned-uploads.ts';
 import { createAuthenticator } from './auth/index.ts';
 import type { Authenticator } from './auth/types.ts';
 import { CanaryController } from './canary/canary.ts';
@@ -62,7 +63,10 @@ export class Gateway {
   private activeRequests = 0;
   private closing: Promise<void> | undefined;
   private readonly stores: StoreRegistry;
-  private readonly affinity: AffinityStore;
+  /** Opened when a route first needs it (a proxy backend); see `affinity`. */
+  private affinityStore: FailClosedAffinityStore | undefined;
+  /** Fixed at start: a reload cannot move the table. */
+  private readonly affinityConfig: Config['affinity'];
   private listening = false;
   private healthTimer: NodeJS.Timeout | undefined;
   private canaries = new Map<string, CanaryController>();
@@ -89,37 +93,34 @@ export class Gateway {
         seconds: outcome.durationMs / 1000,
       });
     });
-    this.affinity = config.affinity.redis
-      ? new RedisAffinityStore(config.affinity.redis, {
-          keyPrefix: config.affinity.keyPrefix,
-          ttlMs: config.affinity.ttl,
-        })
-      : new MemoryAffinityStore();
+    // A store or ids file that cannot be opened stops the start, not the first upload.
+    this.affinityConfig = config.affinity;
+    if (hasProxyBackend(config)) this.affinity();
+    config.routes.forEach((route, index) => {
+      unownedUploadsOf(route.unownedUploads, `routes[${index}].unownedUploads`);
+    });
     this.runtime = this.buildRuntime(config, buildAuthenticators(config));
 
+    const gateway = this;
+    const placement = {
+      // Native-only configs never open the table.
+      get affinity() {
+        return gateway.affinity();
+      },
+    };
     const pipeline = createPipeline({
       state: () => this.runtime,
       log: this.log,
       metrics: this.metrics,
       errors: this.errors,
-      selectBackend: (route, req, ctx) =>
-        selectBackend(route, req, ctx, { affinity: this.affinity }),
-      onCreated: (ctx, backend, id) => {
-        const recorded = this.affinity
-          .set(id, {
-            backend: backend.name,
-            principal: ctx.principal,
-            length: ctx.uploadLength ?? null,
-          })
-          .catch((error: unknown) =>
-            ctx.log.error({ err: error, uploadId: id }, 'could not record upload affinity'),
-          );
-        // A slow store must not hold the answer for long: the upload exists either way.
-        return Promise.race([
-          recorded,
-          new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref()),
-        ]);
-      },
+      selectBackend: (route, req, ctx) => selectBackend(route, req, ctx, placement),
+      // Rejects (503) when the owner is not on record: the proxy then terminates the upload.
+      onCreated: (ctx, backend, id) =>
+        this.affinity().set(id, {
+          backend: backend.name,
+          principal: ctx.principal,
+          length: ctx.uploadLength ?? null,
+        }),
     });
     const server = config.server;
     this.publicServer = createServer(
@@ -187,6 +188,7 @@ export class Gateway {
       },
       readiness: () => this.readinessChecks(),
       onReadiness: (name, up) => {
+        if (name === ownershipCheckName) return;
         const [route, backend] = name.split('/');
         this.metrics.backendUp.set({ route: route ?? '', backend: backend ?? '' }, up ? 1 : 0);
       },
@@ -232,9 +234,9 @@ export class Gateway {
    * Reloads from a file. A file that does not validate, or whose tokens file or keys cannot be
    * read, is refused with a log line and a metric; the running config stays.
    */
-  async reloadFromFile(file: string): Promise<boolean> {
+  async reloadFromFile(file: string, adjust = (config: Config) => config): Promise<boolean> {
     try {
-      this.reload(await loadConfigFile(file));
+      this.reload(adjust(await loadConfigFile(file)));
       return true;
     } catch (error) {
       this.metrics.configReloads.inc({ result: 'failure' });
@@ -312,7 +314,7 @@ export class Gateway {
     this.publicServer.closeAllConnections();
     await Promise.all([publicClosed, adminClosed]);
     await this.closeRuntime(this.runtime);
-    await this.affinity.close();
+    await this.affinityStore?.close();
     clearInterval(this.healthTimer);
     if (!(await this.errors.flush(2000))) this.log.warn('Sentry events still queued at exit');
     await this.errors.close(500);
@@ -414,12 +416,34 @@ export class Gateway {
     );
   }
 
+  /** The owner/affinity table, opened on first use. */
+  private affinity(): FailClosedAffinityStore {
+    this.affinityStore ??= createAffinityStore(this.affinityConfig, {
+      log: this.log,
+      registry: this.metrics.registry,
+    });
+    return this.affinityStore;
+  }
+
   private readinessChecks(): ReadinessCheck[] {
-    return this.runtime.backends.map(({ route, backend }) => ({
+    const checks: ReadinessCheck[] = this.runtime.backends.map(({ route, backend }) => ({
       name: `${route}/${backend.name}`,
       check: () => backend.checkReady(),
     }));
+    if (this.runtime.backends.some(({ backend }) => backend.kind === 'proxy')) {
+      checks.push({ name: ownershipCheckName, check: () => this.affinity().checkReady() });
+    }
+    return checks;
   }
+}
+
+/** The /readyz check of the owner/affinity table. */
+const ownershipCheckName = 'ownership-store';
+
+function hasProxyBackend(config: Config): boolean {
+  return config.routes.some((route) =>
+    Object.values(route.backends).some((backend) => backend.type !== 'native'),
+  );
 }
 
 function listenOn(server: Server, host: string, port: number): Promise<void> {

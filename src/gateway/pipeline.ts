@@ -12,6 +12,7 @@ import { parseUploadPath } from '../tus/upload-url.ts';
 import { AuthFailure } from './auth/types.ts';
 import type { Backend, RequestContext } from './context.ts';
 import { clientInfo } from './forwarded.ts';
+import { refusalFor } from './refusals.ts';
 import { requestIdFor } from './request-id.ts';
 import { type CompiledRoute, matchRoute, splitTarget } from './routing.ts';
 
@@ -218,7 +219,8 @@ export function createPipeline(deps: PipelineDeps) {
         log.error({ err: error }, 'request failed');
         reportError(error, 'gateway');
       }
-      sendError(res, tusError, requestId);
+      const route = state.routes.find((candidate) => candidate.name === matchedRoute);
+      sendError(res, refusalFor(route?.config, tusError), requestId);
     }
   };
 }

@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { TusgateError } from '../errors.ts';
-import type { AffinityStore } from './affinity/affinity-store.ts';
+import type { AffinityEntry, AffinityStore } from './affinity/affinity-store.ts';
+import { ownershipUnavailable } from './affinity/fail-closed.ts';
+import { unownedUploadsOf } from './affinity/unowned-uploads.ts';
 import type { Backend, RequestContext } from './context.ts';
 import type { CompiledRoute } from './routing.ts';
 
@@ -12,7 +14,7 @@ export interface PlacementDeps {
  * Which backend serves a request. Placement is decided once, when an upload is created; every
  * later request goes to the backend that holds the upload: native ids (UUIDv7) say so by their
  * shape, other ids are looked up in the affinity table, and the rest belong to the route's legacy
- * backend (uploads made before tusgate).
+ * backend (uploads made before tusgate, see `locate` for who may use them).
  */
 export async function selectBackend(
   route: CompiledRoute,
@@ -39,6 +41,11 @@ export async function selectBackend(
  * The backend holding an upload, and its owner when the affinity table knows it. The table is
  * asked first whenever the route has a legacy backend: it records every upload a legacy backend
  * created, so a legacy server that also makes UUIDv7 ids is not mistaken for the native store.
+ *
+ * Fails closed: a table that cannot answer is a 503, never "no owner"; and on a route with auth,
+ * a legacy id with no record is a 404 unless the route declares it a pre-tusgate upload
+ * (`unownedUploads`). Only a route without auth, whose backend the id's shape already tells, is
+ * served while the table is down: it has no owner to check.
  */
 async function locate(
   route: CompiledRoute,
@@ -47,16 +54,41 @@ async function locate(
 ): Promise<{ backend: Backend; principal?: string | null; length?: number | null }> {
   let native: Backend | undefined;
   let legacy: Backend | undefined;
+  let legacyCount = 0;
   for (const backend of route.backends.values()) {
     if (backend.kind === 'native') native ??= backend;
-    else legacy ??= backend;
+    else {
+      legacy ??= backend;
+      legacyCount++;
+    }
   }
   if (legacy === undefined) return { backend: native ?? route.createBackend };
-  const recorded = await deps.affinity.get(id);
+  let recorded: AffinityEntry | undefined;
+  try {
+    recorded = await deps.affinity.get(id);
+  } catch (error) {
+    const shapeTells = legacyCount === 1 && !native?.recognisesId(id);
+    if (route.authenticator === null && shapeTells) return { backend: legacy };
+    throw ownershipUnavailable(error);
+  }
   const backend = recorded && route.backends.get(recorded.backend);
-  if (backend) return { backend, principal: recorded.principal, length: recorded.length };
+  if (recorded && backend) {
+    return { backend, principal: recorded.principal, length: recorded.length };
+  }
   if (native?.recognisesId(id)) return { backend: native };
+  if (recorded === undefined && route.authenticator !== null && !isPreTusgate(route, id)) {
+    throw new TusgateError('TUSGATE_ERR_UPLOAD_NOT_FOUND');
+  }
   return { backend: legacy, principal: recorded?.principal, length: recorded?.length };
+}
+
+function isPreTusgate(route: CompiledRoute, id: string): boolean {
+  try {
+    return unownedUploadsOf(route.config.unownedUploads)?.allows(id) ?? false;
+  } catch (error) {
+    // The ids file became unreadable after a reload: neither "open" nor "gone" is known.
+    throw ownershipUnavailable(error);
+  }
 }
 
 async function placeCreation(

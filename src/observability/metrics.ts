@@ -138,6 +138,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly proxyBodiesRefused = new Counter({
+    name: 'tusgate_proxy_bodies_refused_total',
+    help: 'Upload bodies a proxy backend refused: client_limit (429, one address has too many in flight) or backend_busy (503, every body connection taken).',
+    labelNames: ['route', 'backend', 'reason'],
+    registers: [this.registry],
+  });
+
+  readonly proxyBodiesStalled = new Counter({
+    name: 'tusgate_proxy_bodies_stalled_total',
+    help: 'Proxied upload bodies ended because the client sent nothing for bodyIdleTimeout (408).',
+    labelNames: ['route', 'backend'],
+    registers: [this.registry],
+  });
+
   readonly activeRequests = new Gauge({
     name: 'tusgate_requests_in_flight',
     help: 'Requests in flight.',

@@ -16,7 +16,7 @@ export interface QueueConsumer {
 
 /**
  * A durable queue bound to `exchange` with `bindingKey`, consumed with acks. Fails loudly when
- * RabbitMQ is not running: CI starts it.
+ * RabbitMQ is not running: npm test's setup starts it.
  */
 export async function consumeQueue(
   exchange: string,

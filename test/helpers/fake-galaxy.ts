@@ -17,6 +17,8 @@ export interface FakeGalaxy {
   addSession: (cookieValue: string) => void;
   /** Answer every call with this status (e.g. 500) until reset with undefined. */
   failWith: (status: number | undefined) => void;
+  /** While true, calls are held and never answered (a Galaxy that hangs); false releases them. */
+  stall: (on: boolean) => void;
   close: () => Promise<void>;
 }
 
@@ -33,6 +35,8 @@ export async function startFakeGalaxy(): Promise<FakeGalaxy> {
   const sessions = new Set<string>();
   const calls: GalaxyCall[] = [];
   let failure: number | undefined;
+  let stalled = false;
+  const held: (() => void)[] = [];
 
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -44,6 +48,10 @@ export async function startFakeGalaxy(): Promise<FakeGalaxy> {
         return;
       }
       calls.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      if (stalled) {
+        held.push(() => res.destroy());
+        return;
+      }
       const json = (status: number, body: unknown) => {
         res.writeHead(status, {
           'Content-Type': 'application/json',
@@ -83,6 +91,10 @@ export async function startFakeGalaxy(): Promise<FakeGalaxy> {
     addSession: (value) => sessions.add(value),
     failWith: (status) => {
       failure = status;
+    },
+    stall: (on) => {
+      stalled = on;
+      if (!on) for (const release of held.splice(0)) release();
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -36,7 +36,7 @@ export function seriesOf(text: string): Set<string> {
   );
 }
 
-/** Runs `promtool check metrics` on an exposition; promtool is installed by .ci/run (apt: prometheus). */
+/** Runs `promtool check metrics` on an exposition; npm test's setup installs promtool (apt: prometheus). */
 export function promtoolCheckMetrics(text: string): { status: number | null; output: string } {
   const result = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
   if (result.error) {

@@ -1,8 +1,17 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort, waitForPort } from './ports.ts';
+
+export const shippedConfig = join(
+  import.meta.dirname,
+  '..',
+  '..',
+  'deploy',
+  'nginx',
+  'tusgate.conf',
+);
 
 export interface RunningNginx {
   name: string;
@@ -18,8 +27,23 @@ export function nginxBinary(): string | undefined {
 }
 
 /**
- * Real nginx configured as the README recommends (no request buffering, HTTP/1.1 keep-alive,
- * X-Forwarded-*), proxying `location` to 127.0.0.1:`upstreamPort`.
+ * The directives of the location block in the shipped deploy/nginx/tusgate.conf, comments and
+ * `proxy_pass` left out: tests run nginx with exactly what operators are told to use.
+ */
+export async function shippedProxyDirectives(): Promise<string[]> {
+  const text = await readFile(shippedConfig, 'utf8');
+  const block = /location\s+\S+\s*\{([^}]*)\}/.exec(text)?.[1];
+  if (block === undefined) throw new Error(`${shippedConfig} has no location block`);
+  return block
+    .split('\n')
+    .map((line) => line.replace(/#.*$/, '').trim())
+    .filter((line) => line !== '' && !line.startsWith('proxy_pass '));
+}
+
+/**
+ * Real nginx with the shipped config's proxy directives (no request buffering, HTTP/1.1
+ * keep-alive, Host and X-Forwarded-*), on a random port, proxying `location` to
+ * 127.0.0.1:`upstreamPort`.
  */
 export async function startNginx(
   dir: string,
@@ -28,7 +52,9 @@ export async function startNginx(
 ): Promise<RunningNginx> {
   const binary = nginxBinary();
   if (!binary)
-    throw new Error('nginx is not installed (apt-get install nginx-light; .ci/run does)');
+    throw new Error(
+      'nginx is not installed (apt-get install nginx-light; the npm test setup does)',
+    );
   const port = await freePort();
   await mkdir(join(dir, 'logs'), { recursive: true });
   const conf = join(dir, 'nginx.conf');
@@ -48,16 +74,7 @@ http {
     listen 127.0.0.1:${port};
     location ${options.location ?? '/'} {
       proxy_pass http://backend;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_request_buffering off;
-      proxy_buffering off;
-      client_max_body_size 0;
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto $scheme;
-      proxy_set_header X-Forwarded-Host $host:$server_port;
-      proxy_set_header X-Request-Id $request_id;
+      ${(await shippedProxyDirectives()).join('\n      ')}
       ${options.extraProxyLines ?? ''}
     }
   }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { request } from 'undici';
 import { tempDir } from '../helpers/files.ts';
 import { cliEntry, nodeBinary, projectRoot, startGatewayProcess } from '../helpers/gateway.ts';
+import { freePort, waitForPort } from '../helpers/ports.ts';
 import { startTusd } from '../helpers/tusd.ts';
 
 const run = promisify(execFile);
@@ -137,7 +138,63 @@ routes:
     says: /duplicate route name/,
   },
   { name: 'YAML syntax', yaml: 'routes: [', key: '(root)', says: /YAML .*line 1/ },
+  {
+    name: 'short static token',
+    yaml: goodRoute.replace(
+      '    backends:',
+      '    auth: { type: static, tokens: { "abc123": alice } }\n    backends:',
+    ),
+    key: 'routes[0].auth.tokens',
+    says: /the token of principal "alice" has 6 characters; tokens need 8 or more/,
+  },
 ];
+
+/** `tusgate serve ARGS` as a real process; resolves once the admin port answers. */
+async function startServe(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd: string; adminPort: number },
+) {
+  const child = spawn(nodeBinary, [cliEntry, 'serve', ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, TUSGATE_LISTEN: '', TUSGATE_ADMIN: '', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    return exited;
+  };
+  try {
+    await Promise.race([
+      waitForPort(options.adminPort, 30_000),
+      exited.then((code) => {
+        throw new Error(`tusgate exited with ${code}`);
+      }),
+    ]);
+  } catch (error) {
+    await stop();
+    throw new Error(`${(error as Error).message}\n${output}`);
+  }
+  return { stop, output: () => output };
+}
+
+/** True when tusgate answers on the port (its request id header says so). */
+async function answers(port: number): Promise<boolean> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/files/`, { method: 'OPTIONS' });
+    await response.body?.cancel();
+    return response.headers.get('x-request-id') !== null;
+  } catch {
+    return false;
+  }
+}
 
 describe('tusgate CLI', () => {
   let dir: { path: string; remove: () => Promise<void> };
@@ -206,6 +263,107 @@ describe('tusgate CLI', () => {
       }
     });
   }
+
+  test('check-config prints every problem in one run: variables, schema, references, tokens file', async () => {
+    const file = join(dir.path, 'every-problem.yaml');
+    await writeFile(
+      file,
+      `server:
+  listen: \${TUSGATE_TEST_UNSET_LISTEN}
+  lisen: 127.0.0.1:1
+routes:
+  - name: uploads
+    match: { pathPrefix: /files/ }
+    auth: { type: static, tokensFile: /nonexistent/tokens.yaml }
+    backends:
+      native: { type: native, store: missing }
+`,
+    );
+    const result = await tusgate(['check-config', file], { TUSGATE_TEST_UNSET_LISTEN: '' });
+    assert.equal(result.code, 1);
+    const lines = result.stderr.split('\n').map((line) => line.trim());
+    for (const expected of [
+      'server.listen: environment variable TUSGATE_TEST_UNSET_LISTEN is not set',
+      'server.lisen: unknown key',
+      'routes[0].backends.native.store: names no store under "stores" (have: none)',
+      'routes[0].auth.tokensFile: cannot read /nonexistent/tokens.yaml (ENOENT)',
+    ]) {
+      assert.ok(lines.includes(expected), `${expected}\n${result.stderr}`);
+    }
+  });
+
+  test('serve --listen moves the embedded default (no config file) to another address', {
+    timeout: 60_000,
+  }, async () => {
+    const [port, adminPort] = [await freePort(), await freePort()];
+    const served = await tempDir('tusgate-default-');
+    const gw = await startServe([`--listen=127.0.0.1:${port}`], {
+      cwd: served.path,
+      adminPort,
+      env: { TUSGATE_ADMIN: `127.0.0.1:${adminPort}` },
+    });
+    try {
+      assert.ok(await answers(port), 'the embedded default answers on --listen');
+      const created = await fetch(`http://127.0.0.1:${port}/files/`, {
+        method: 'POST',
+        headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': '5' },
+      });
+      assert.equal(created.status, 201);
+      assert.match(
+        created.headers.get('location') ?? '',
+        new RegExp(`^http://127.0.0.1:${port}/files/`),
+      );
+    } finally {
+      assert.equal(await gw.stop(), 0);
+      await served.remove();
+    }
+  });
+
+  test('TUSGATE_LISTEN wins over server.listen of a config file, --listen over both', {
+    timeout: 60_000,
+  }, async () => {
+    const [filePort, envPort, flagPort, adminPort] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
+    const file = join(dir.path, 'listen.yaml');
+    await writeFile(file, `server: { listen: 127.0.0.1:${filePort} }\n${goodRoute}`);
+    const env = { TUSGATE_LISTEN: `127.0.0.1:${envPort}` };
+    const byEnv = await startServe(['--config', file, '--admin', `127.0.0.1:${adminPort}`], {
+      cwd: dir.path,
+      adminPort,
+      env,
+    });
+    try {
+      assert.ok(await answers(envPort), 'TUSGATE_LISTEN is used');
+      assert.equal(await answers(filePort), false, 'server.listen is not');
+    } finally {
+      assert.equal(await byEnv.stop(), 0);
+    }
+    const byFlag = await startServe(
+      ['--config', file, '--listen', `127.0.0.1:${flagPort}`, '--admin', `127.0.0.1:${adminPort}`],
+      { cwd: dir.path, adminPort, env },
+    );
+    try {
+      assert.ok(await answers(flagPort), '--listen is used');
+      assert.equal(await answers(envPort), false, 'TUSGATE_LISTEN is not');
+    } finally {
+      assert.equal(await byFlag.stop(), 0);
+    }
+  });
+
+  test('a bad --listen or TUSGATE_LISTEN exits 2 naming it; --listen belongs to serve', async () => {
+    const flag = await tusgate(['serve', '--listen', 'localhost']);
+    assert.equal(flag.code, 2);
+    assert.match(flag.stderr, /--listen "localhost" is not a listen address \(HOST:PORT/);
+    const env = await tusgate(['serve'], { TUSGATE_LISTEN: '127.0.0.1:99999' });
+    assert.equal(env.code, 2);
+    assert.match(env.stderr, /TUSGATE_LISTEN "127.0.0.1:99999" is not a listen address/);
+    const other = await tusgate(['check-config', 'x.yaml', '--listen', '127.0.0.1:1']);
+    assert.equal(other.code, 2);
+  });
 
   test('serve runs, answers health checks and stops cleanly on SIGTERM', {
     timeout: 30_000,

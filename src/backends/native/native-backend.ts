@@ -2,6 +2,7 @@ import { access, constants, mkdir } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TusgateError } from '../../errors.ts';
 import type { Backend, RequestContext } from '../../gateway/context.ts';
+import { refusalFor } from '../../gateway/refusals.ts';
 import { sendError, toTusgateError } from '../../tus/respond.ts';
 import type { NativeEnvironment } from './environment.ts';
 import { handleCreate } from './handlers/create.ts';
@@ -68,7 +69,7 @@ export class NativeBackend implements Backend {
         ctx.log.info({ code: tusError.code, uploadId: id }, tusError.message);
       }
       // Node reads and drops an unread body after the response, so the client sees the status.
-      sendError(res, tusError, ctx.requestId);
+      sendError(res, refusalFor(ctx.route.config, tusError), ctx.requestId);
     }
   }
 

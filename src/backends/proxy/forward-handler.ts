@@ -4,6 +4,7 @@ import type {
   OutgoingHttpHeaders,
   ServerResponse,
 } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { TusgateError } from '../../errors.ts';
 
@@ -12,18 +13,27 @@ type DispatchController = Dispatcher.DispatchController;
 export type ForwardOutcome =
   | { kind: 'response'; status: number }
   | { kind: 'backend-error'; error: TusgateError; errorKind: 'connect' | 'timeout' | 'io' }
-  | { kind: 'client-aborted' };
+  | { kind: 'client-aborted' }
+  | { kind: 'client-stalled' };
 
 export interface ForwardOptions {
   req: IncomingMessage;
   res: ServerResponse;
   /** The request body to stream upstream, or null. */
-  body: IncomingMessage | null;
+  body: Readable | null;
   idleTimeoutMs: number;
+  /** The client's upload body made no progress for this long: it is answered and ended. */
+  bodyIdleTimeoutMs: number;
   rewriteHeaders: (status: number, headers: IncomingHttpHeaders) => OutgoingHttpHeaders;
-  /** Something that must settle before the client sees the response (a creation on record). */
+  /**
+   * Something that must settle before the client sees the response (a creation on record). When
+   * it rejects, `refuse` answers instead and the backend's response body is discarded.
+   */
   beforeResponse?: () => Promise<void> | undefined;
+  refuse?: (reason: unknown) => Promise<void>;
   onError: (error: TusgateError) => void;
+  /** Answers a client whose body stalled (the answer goes out before the upstream is cut). */
+  onClientStalled: (error: TusgateError) => void;
   onResponseBytes: (count: number) => void;
   onRequestBytes: (count: number) => void;
   done: (outcome: ForwardOutcome) => void;
@@ -37,6 +47,10 @@ export class BackendIdleError extends Error {
   override name = 'BackendIdleError';
 }
 
+class BodyStalledError extends Error {
+  override name = 'BodyStalledError';
+}
+
 /**
  * Streams one request to a backend and its response back, with backpressure both ways:
  * undici pauses the incoming request when the upstream socket is full, and this handler
@@ -44,8 +58,10 @@ export class BackendIdleError extends Error {
  *
  * An idle watchdog answers 504 when the backend makes no progress for `idleTimeoutMs`
  * while we are waiting on it (upload paused by its backpressure, or response not coming).
- * A client that simply sends slowly is not the backend's fault; the server's socket
- * timeout deals with it.
+ * A client that sends nothing is not the backend's fault: a second timer ends a body that
+ * made no progress for `bodyIdleTimeoutMs` while we were waiting on the client. It answers
+ * 408 first, then cuts the upstream connection mid-body; tus servers keep the bytes they
+ * received before the cut (tusd does), and the client resumes from HEAD's offset.
  */
 export class ForwardHandler implements Dispatcher.DispatchHandler {
   private controller: DispatchController | undefined;
@@ -55,7 +71,11 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
   private waitingForClientDrain = false;
   /** Set while the response waits on `beforeResponse`; later events queue behind it. */
   private gate: Promise<void> | undefined;
+  /** The gate refused the response: the backend's body is read and dropped. */
+  private discarding = false;
   private readonly watchdog: NodeJS.Timeout;
+  private bodyIdleTimer: NodeJS.Timeout | undefined;
+  private stalled = false;
   private readonly options: ForwardOptions;
 
   constructor(options: ForwardOptions) {
@@ -73,17 +93,27 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: DispatchController): void {
     this.controller = controller;
-    if (this.abortReason) controller.abort(this.abortReason);
+    if (this.abortReason) {
+      controller.abort(this.abortReason);
+      return;
+    }
+    // Started once the body has a connection: time spent queued is not the client's.
+    if (!this.requestBodyDone && this.options.bodyIdleTimeoutMs > 0) {
+      this.bodyIdleTimer = setTimeout(() => this.onBodyIdle(), this.options.bodyIdleTimeoutMs);
+      this.bodyIdleTimer.unref();
+    }
   }
 
   /** undici reports each chunk it wrote upstream; observing it here keeps the body untouched. */
   onBodySent(chunk: Buffer): void {
     this.options.onRequestBytes(chunk.length);
     this.watchdog.refresh();
+    this.bodyIdleTimer?.refresh();
   }
 
   onRequestSent(): void {
     this.requestBodyDone = true;
+    clearTimeout(this.bodyIdleTimer);
     this.watchdog.refresh();
   }
 
@@ -101,10 +131,18 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
       res.writeHead(statusCode, rewritten);
       return;
     }
-    this.gate = ready.then(() => {
-      this.gate = undefined;
-      if (!res.destroyed && !res.headersSent) res.writeHead(statusCode, rewritten);
-    });
+    this.gate = ready.then(
+      () => {
+        this.gate = undefined;
+        if (!res.destroyed && !res.headersSent) res.writeHead(statusCode, rewritten);
+      },
+      async (reason: unknown) => {
+        this.discarding = true;
+        // Without an answer of its own the client must not take silence for a 201.
+        await (this.options.refuse?.(reason) ?? Promise.reject(reason)).catch(() => res.destroy());
+        this.gate = undefined;
+      },
+    );
   }
 
   onResponseData(controller: DispatchController, chunk: Buffer): void {
@@ -118,6 +156,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
       return;
     }
     this.watchdog.refresh();
+    if (this.discarding) return;
     const { res } = this.options;
     this.options.onResponseBytes(chunk.length);
     if (!res.write(chunk)) {
@@ -137,11 +176,15 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
       return;
     }
     const { res } = this.options;
-    res.end();
+    if (!this.discarding) res.end();
     this.finish({ kind: 'response', status: res.statusCode });
   }
 
   onResponseError(_controller: DispatchController, error: Error): void {
+    if (this.stalled) {
+      this.finish({ kind: 'client-stalled' });
+      return;
+    }
     if (error instanceof ClientAbortedError || this.options.res.destroyed) {
       this.finish({ kind: 'client-aborted' });
       return;
@@ -169,10 +212,36 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     this.abort(new BackendIdleError('backend made no progress'));
   }
 
+  /**
+   * undici's abort destroys the request body, and with it the client's socket: the 408 must be
+   * on its way before the upstream is cut.
+   */
+  private onBodyIdle(): void {
+    if (this.finished || this.requestBodyDone || this.abortReason) return;
+    if (this.options.body?.isPaused()) {
+      // Held back by the backend's backpressure: the backend watchdog's business.
+      this.bodyIdleTimer?.refresh();
+      return;
+    }
+    this.stalled = true;
+    const { res } = this.options;
+    const cut = () => this.abort(new BodyStalledError('client sent no body bytes'));
+    if (res.headersSent || res.destroyed) {
+      cut();
+      return;
+    }
+    res.once('finish', cut);
+    res.once('close', cut);
+    this.options.onClientStalled(
+      new TusgateError('TUSGATE_ERR_REQUEST_TIMEOUT', { headers: { Connection: 'close' } }),
+    );
+  }
+
   private finish(outcome: ForwardOutcome): void {
     if (this.finished) return;
     this.finished = true;
     clearTimeout(this.watchdog);
+    clearTimeout(this.bodyIdleTimer);
     this.options.done(outcome);
   }
 }

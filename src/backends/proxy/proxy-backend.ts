@@ -6,7 +6,8 @@ import type {
 } from 'node:http';
 import { Pool } from 'undici';
 import type { ProxyBackendConfig } from '../../config/schema/index.ts';
-import type { TusgateError } from '../../errors.ts';
+import { TusgateError } from '../../errors.ts';
+import { ownershipUnavailable } from '../../gateway/affinity/fail-closed.ts';
 import type { Backend, RequestContext } from '../../gateway/context.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { TUS_VERSION } from '../../tus/constants.ts';
@@ -15,9 +16,11 @@ import { isBodiless } from '../../tus/request.ts';
 import { sendError, toTusgateError } from '../../tus/respond.ts';
 import { readTusResponse } from '../../tus/response.ts';
 import { serializeTusRequestHeaders } from '../../tus/serialize.ts';
+import { BodyLimiter } from './body-limiter.ts';
 import { ForwardHandler, type ForwardOutcome } from './forward-handler.ts';
 import { HeadForwarder } from './head-forwarder.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
+import { upstreamBody } from './request-body.ts';
 import { UrlMapper } from './url-mapping.ts';
 
 export interface ProxyBackendOptions {
@@ -28,12 +31,22 @@ export interface ProxyBackendOptions {
   metrics: Metrics;
 }
 
-/** Forwards tus requests to a legacy tus server (tusd, rustus, @tus/server) over a keep-alive pool. */
+/**
+ * Forwards tus requests to a legacy tus server (tusd, rustus, @tus/server) over keep-alive pools.
+ * undici's Pool queues a request until one of its connections is free, and an upload body holds
+ * its connection for as long as the client takes to send it; so upload bodies get a pool of their
+ * own, and every other request one that slow uploads cannot fill (HEAD: its own agent; GET
+ * downloads, which a slow reader holds as long, a third pool). Bodies beyond the body pool's
+ * size, or beyond one client address's share of it, are refused rather than queued.
+ */
 export class ProxyBackend implements Backend {
   readonly kind = 'proxy' as const;
   readonly name: string;
   readonly mapper: UrlMapper;
-  private readonly pool: Pool;
+  private readonly bodyPool: Pool;
+  private readonly controlPool: Pool;
+  private readonly downloadPool: Pool;
+  private readonly bodies: BodyLimiter;
   private readonly headForwarder: HeadForwarder;
   private readonly config: ProxyBackendConfig;
   private readonly metrics: Metrics;
@@ -45,20 +58,28 @@ export class ProxyBackend implements Backend {
     this.metrics = options.metrics;
     this.routeName = options.routeName;
     this.mapper = new UrlMapper(options.config.url, options.publicBase);
-    this.pool = new Pool(options.config.url.origin, {
-      connections: options.config.connections,
+    const { connections, controlConnections, limits } = options.config;
+    this.bodyPool = this.createPool(connections);
+    this.controlPool = this.createPool(controlConnections);
+    this.downloadPool = this.createPool(controlConnections);
+    this.bodies = new BodyLimiter({ total: connections, perClient: limits.bodiesPerClient });
+    this.headForwarder = new HeadForwarder(options.config.url, {
+      connections: controlConnections,
+      idleTimeoutMs: options.config.idleTimeout,
+      connectTimeoutMs: options.config.connectTimeout,
+    });
+  }
+
+  private createPool(connections: number): Pool {
+    return new Pool(this.config.url.origin, {
+      connections,
       pipelining: 1,
-      connect: { timeout: options.config.connectTimeout },
-      // The forward handler's watchdog owns idleness; undici's own timers would cut long PATCHes.
+      connect: { timeout: this.config.connectTimeout },
+      // The forward handler's timers own idleness; undici's own timers would cut long PATCHes.
       headersTimeout: 0,
       bodyTimeout: 0,
       keepAliveTimeout: 30_000,
       strictContentLength: true,
-    });
-    this.headForwarder = new HeadForwarder(options.config.url, {
-      connections: options.config.connections,
-      idleTimeoutMs: options.config.idleTimeout,
-      connectTimeoutMs: options.config.connectTimeout,
     });
   }
 
@@ -90,15 +111,32 @@ export class ProxyBackend implements Backend {
     headers['x-forwarded-host'] = ctx.client.host;
     headers['x-request-id'] = ctx.requestId;
 
-    const body = withBody ? req : null;
+    const body = withBody ? upstreamBody(req) : null;
     // OPTIONS is asked of the collection: its answer must not depend on the id (see placement).
     const id = method === 'OPTIONS' ? '' : (ctx.uploadId ?? '');
     const path = `${this.mapper.backendBasePath}${id}${ctx.search}`;
     const labels = { route: this.routeName, backend: this.name };
 
+    let createdAtBackend: string | undefined;
     const rewriteHeaders = (status: number, upstream: IncomingHttpHeaders) => {
       observeLifecycle(status, upstream, ctx);
-      return this.rewriteResponseHeaders(status, upstream, ctx);
+      const headers = this.rewriteResponseHeaders(status, upstream, ctx);
+      if (method === 'POST' && status === 201) {
+        createdAtBackend = this.recordCreation(upstream.location, ctx);
+      }
+      return headers;
+    };
+    // The owner could not be recorded: the upload must not outlive this answer.
+    const refuse = async (reason: unknown) => {
+      ctx.lifecycle.created = false;
+      ctx.lifecycle.finished = false;
+      ctx.log.error(
+        { err: reason, backend: this.name, uploadId: ctx.createdUploadId },
+        'upload owner not recorded: creation refused',
+      );
+      ctx.reportError(reason, 'ownership');
+      await this.terminateCreated(createdAtBackend, ctx);
+      if (!res.destroyed) sendError(res, ownershipUnavailable(reason), ctx.requestId);
     };
     const onError = (error: TusgateError) => {
       ctx.log.warn({ err: error.cause, backend: this.name }, 'backend request failed');
@@ -116,15 +154,34 @@ export class ProxyBackend implements Backend {
         .forward({ path, headers, res, rewriteHeaders, onError })
         .then(record);
     }
+    let releaseBody: (() => void) | undefined;
+    if (body !== null) {
+      const admission = this.bodies.admit(ctx.client.address);
+      if (!admission.admitted) {
+        this.refuseBody(res, ctx, admission.reason);
+        return Promise.resolve();
+      }
+      releaseBody = admission.release;
+      res.once('close', releaseBody);
+    }
+    const pool =
+      body !== null ? this.bodyPool : method === 'GET' ? this.downloadPool : this.controlPool;
     return new Promise<void>((resolve) => {
       const handler = new ForwardHandler({
         req,
         res,
         body,
         idleTimeoutMs: this.config.idleTimeout,
+        bodyIdleTimeoutMs: this.config.bodyIdleTimeout,
         rewriteHeaders,
         beforeResponse: () => ctx.creationRecorded,
+        refuse,
         onError,
+        onClientStalled: (error) => {
+          ctx.log.info({ backend: this.name }, 'upload body stalled; ended it');
+          this.metrics.proxyBodiesStalled.inc(labels);
+          sendError(res, error, ctx.requestId);
+        },
         onRequestBytes: (count) => {
           ctx.bytesReceived += count;
         },
@@ -132,12 +189,33 @@ export class ProxyBackend implements Backend {
           ctx.bytesSent += count;
         },
         done: (outcome) => {
+          releaseBody?.();
           record(outcome);
           resolve();
         },
       });
-      this.pool.dispatch({ origin: this.config.url.origin, path, method, headers, body }, handler);
+      pool.dispatch({ origin: this.config.url.origin, path, method, headers, body }, handler);
     });
+  }
+
+  /**
+   * Refused without reading the body: the answer closes the connection, so the client's unsent
+   * bytes are not read only to be dropped.
+   */
+  private refuseBody(
+    res: ServerResponse,
+    ctx: RequestContext,
+    reason: 'client_limit' | 'backend_busy',
+  ): void {
+    this.metrics.proxyBodiesRefused.inc({ route: this.routeName, backend: this.name, reason });
+    ctx.log.info({ backend: this.name, reason }, 'upload body refused');
+    const code = reason === 'client_limit' ? 'TUSGATE_ERR_TOO_MANY_UPLOADS' : 'TUSGATE_ERR_BUSY';
+    const retryAfter = String(Math.ceil(this.config.limits.retryAfter / 1000));
+    sendError(
+      res,
+      new TusgateError(code, { headers: { 'Retry-After': retryAfter, Connection: 'close' } }),
+      ctx.requestId,
+    );
   }
 
   private rewriteResponseHeaders(
@@ -151,10 +229,7 @@ export class ProxyBackend implements Backend {
       const id = this.mapper.idFromBackendUrl(location, ctx.publicOrigin);
       if (id !== undefined) {
         headers.location = this.mapper.publicUrl(id, ctx.publicOrigin);
-        if (status === 201) {
-          ctx.createdUploadId = id;
-          ctx.creationRecorded = ctx.onUploadCreated?.(id);
-        }
+        if (status === 201) ctx.createdUploadId = id;
       } else {
         // Never passed on as sent: it would name the backend, or something the client reads
         // differently from the gateway.
@@ -183,8 +258,56 @@ export class ProxyBackend implements Backend {
     return headers;
   }
 
+  /**
+   * Puts a new upload's owner on record before its 201 leaves (see RequestContext.onUploadCreated).
+   * A creation whose id cannot be told from its Location is refused like a failed record. Returns
+   * the id the backend made, to terminate it if the record fails.
+   */
+  private recordCreation(
+    upstreamLocation: string | undefined,
+    ctx: RequestContext,
+  ): string | undefined {
+    const id = ctx.createdUploadId;
+    const onUploadCreated = ctx.onUploadCreated;
+    if (!onUploadCreated) return id;
+    if (id === undefined) {
+      ctx.creationRecorded = Promise.reject(
+        new Error('the backend answered 201 with no Location under its base path'),
+      );
+      return lastSegment(upstreamLocation);
+    }
+    ctx.creationRecorded = (async () => onUploadCreated(id))();
+    return id;
+  }
+
+  /** Deletes an upload this request created at the backend; failures are logged. */
+  private async terminateCreated(id: string | undefined, ctx: RequestContext): Promise<void> {
+    const log = ctx.log.child({ backend: this.name, uploadId: id });
+    if (id === undefined || !/^[A-Za-z0-9._~-]{1,256}$/.test(id)) {
+      log.error('cannot terminate the upload the backend created: its id is unknown');
+      return;
+    }
+    try {
+      const response = await this.controlPool.request({
+        path: `${this.mapper.backendBasePath}${id}`,
+        method: 'DELETE',
+        headers: { 'tus-resumable': '1.0.0', 'x-request-id': ctx.requestId },
+        headersTimeout: this.config.idleTimeout,
+        bodyTimeout: this.config.idleTimeout,
+      });
+      await response.body.dump();
+      if (response.statusCode !== 204 && response.statusCode !== 404) {
+        log.error({ status: response.statusCode }, 'terminating an unowned upload failed');
+      } else {
+        log.info('terminated an upload whose owner could not be recorded');
+      }
+    } catch (error) {
+      log.error({ err: error }, 'terminating an unowned upload failed');
+    }
+  }
+
   async checkReady(): Promise<void> {
-    const response = await this.pool.request({
+    const response = await this.controlPool.request({
       path: this.mapper.backendBasePath,
       method: 'OPTIONS',
       headers: { 'tus-resumable': TUS_VERSION },
@@ -199,7 +322,7 @@ export class ProxyBackend implements Backend {
 
   async close(): Promise<void> {
     this.headForwarder.close();
-    await this.pool.close();
+    await Promise.all([this.bodyPool.close(), this.controlPool.close(), this.downloadPool.close()]);
   }
 }
 
@@ -226,5 +349,15 @@ function observeLifecycle(
   if (concat.kind === 'final' && isCreation) ctx.lifecycle.finished = true;
   else if (offset !== undefined && ctx.uploadLength != null && offset === ctx.uploadLength) {
     ctx.lifecycle.finished = true;
+  }
+}
+
+function lastSegment(location: string | undefined): string | undefined {
+  if (location === undefined) return undefined;
+  try {
+    const path = new URL(location, 'http://backend.invalid').pathname;
+    return path.slice(path.lastIndexOf('/') + 1) || undefined;
+  } catch {
+    return undefined;
   }
 }

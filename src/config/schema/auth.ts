@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { duration, httpUrl } from './common.ts';
 
+/** Shorter tokens are too easy to guess. */
+export const minTokenLength = 8;
+
 const noneAuth = z.strictObject({ type: z.literal('none') });
 
 const staticAuth = z
@@ -8,7 +11,17 @@ const staticAuth = z
     type: z.literal('static'),
     /** token → principal. Keys may use ${ENV} like values. */
     tokens: z
-      .record(z.string().min(8, 'use tokens of 8+ characters'), z.string().min(1))
+      .record(z.string(), z.string().min(1))
+      .superRefine((tokens, ctx) => {
+        // The token is a secret: the message names its principal, never the token itself.
+        for (const [token, principal] of Object.entries(tokens)) {
+          if (token.length >= minTokenLength) continue;
+          ctx.addIssue({
+            code: 'custom',
+            message: `the token of principal "${principal}" has ${token.length} characters; tokens need ${minTokenLength} or more`,
+          });
+        }
+      })
       .optional(),
     /** A YAML or JSON file with the same map; read at start and on every reload. */
     tokensFile: z.string().min(1).optional(),

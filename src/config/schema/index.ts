@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { referenceIssues } from '../references.ts';
 import { name } from './common.ts';
 import { routeSchema } from './route.ts';
 import { sentrySchema } from './sentry.ts';
@@ -20,59 +21,7 @@ export const configSchema = z
     routes: z.array(routeSchema).min(1, 'at least one route is required'),
   })
   .superRefine((config, ctx) => {
-    const seen = new Set<string>();
-    config.routes.forEach((route, index) => {
-      const at = (...rest: (string | number)[]) => ['routes', index, ...rest];
-      if (seen.has(route.name)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: at('name'),
-          message: `duplicate route name "${route.name}"`,
-        });
-      }
-      seen.add(route.name);
-      const backendNames = Object.keys(route.backends);
-      if (route.create === undefined && backendNames.length > 1) {
-        ctx.addIssue({
-          code: 'custom',
-          path: at('create'),
-          message: `required when a route has several backends (one of: ${backendNames.join(', ')})`,
-        });
-      }
-      if (route.create !== undefined && !backendNames.includes(route.create)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: at('create'),
-          message: `names no backend of this route (have: ${backendNames.join(', ')})`,
-        });
-      }
-      if (route.canary && !backendNames.includes(route.canary.backend)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: at('canary', 'backend'),
-          message: `names no backend of this route (have: ${backendNames.join(', ')})`,
-        });
-      }
-      const natives = Object.entries(route.backends).filter(
-        ([, backend]) => backend.type === 'native',
-      );
-      if (natives.length > 1) {
-        ctx.addIssue({
-          code: 'custom',
-          path: at('backends', natives[1]![0]),
-          message: 'a route holds at most one native backend (its ids could not tell them apart)',
-        });
-      }
-      for (const [backendName, backend] of Object.entries(route.backends)) {
-        if (backend.type === 'native' && !(backend.store in config.stores)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: at('backends', backendName, 'store'),
-            message: `names no store under "stores" (have: ${Object.keys(config.stores).join(', ') || 'none'})`,
-          });
-        }
-      }
-    });
+    for (const issue of referenceIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
   });
 
 export type Config = z.output<typeof configSchema>;

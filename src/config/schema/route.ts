@@ -57,6 +57,27 @@ const corsSchema = z.strictObject({
   maxAge: duration.default(86_400_000),
 });
 
+/**
+ * Uploads that existed before tusgate have no owner on record. Without this block an id with no
+ * record is a 404 on routes with auth (fail closed); see docs/ownership.md.
+ */
+const unownedUploadsSchema = z
+  .strictObject({
+    /** Until this instant an id with no record counts as pre-tusgate: open to any principal. */
+    allowUntil: z.iso
+      .datetime({
+        offset: true,
+        message: 'must be an ISO 8601 date-time, e.g. 2026-12-01T00:00:00Z',
+      })
+      .transform((value) => new Date(value))
+      .optional(),
+    /** A file of pre-tusgate upload ids, one per line (`ls` of tusd's folder works). */
+    idsFile: z.string().min(1).optional(),
+  })
+  .refine((value) => value.allowUntil !== undefined || value.idsFile !== undefined, {
+    message: 'set allowUntil, idsFile or both',
+  });
+
 export const routeSchema = z.strictObject({
   name,
   match: matchSchema,
@@ -69,4 +90,10 @@ export const routeSchema = z.strictObject({
   canary: canarySchema.optional(),
   hooks: z.array(hookSchema).default([]),
   cors: corsSchema.optional(),
+  /**
+   * `galaxy`: permanent refusals (too large, hook rejection, bad credentials...) are answered 403,
+   * the one status Galaxy's upload client shows its user instead of retrying forever.
+   */
+  refusals: z.enum(['tus', 'galaxy']).default('tus'),
+  unownedUploads: unownedUploadsSchema.optional(),
 });

@@ -21,16 +21,42 @@ export const serverSchema = z.strictObject({
   adminToken: z.string().min(16, 'use at least 16 characters').optional(),
 });
 
-export const affinitySchema = z.strictObject({
-  /** redis://host:port/db: share the id → backend table between replicas. */
-  redis: z
-    .string()
-    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
-    .optional(),
-  keyPrefix: z.string().default('tusgate:affinity:'),
-  /** How long an entry is kept: at least as long as uploads live. */
-  ttl: duration.default(30 * 86_400_000),
-});
+/**
+ * The owner/affinity table of proxied uploads: who created each one and on which backend.
+ * sqlite (default) survives restarts on one host; redis serves several processes or hosts;
+ * memory forgets every owner on restart and is only used when chosen.
+ */
+export const affinitySchema = z
+  .strictObject({
+    /** Default: redis when `redis` is set, else sqlite. */
+    type: z.enum(['sqlite', 'redis', 'memory']).optional(),
+    /** The sqlite file (its folder is created); opened only when a route has a proxy backend. */
+    path: z.string().min(1).default('./data/tusgate-affinity.sqlite'),
+    /** redis://host:port/db: share the table between processes and hosts. */
+    redis: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+      .optional(),
+    keyPrefix: z.string().default('tusgate:affinity:'),
+    /** How long an entry is kept: at least as long as uploads live. */
+    ttl: duration.default(30 * 86_400_000),
+  })
+  .superRefine((affinity, ctx) => {
+    if (affinity.type === 'redis' && affinity.redis === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['redis'], message: 'required when type is redis' });
+    }
+    if (affinity.type !== undefined && affinity.type !== 'redis' && affinity.redis !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['redis'],
+        message: `set, but type is ${affinity.type}: remove it or use type: redis`,
+      });
+    }
+  })
+  .transform((affinity) => ({
+    ...affinity,
+    type: affinity.type ?? (affinity.redis !== undefined ? 'redis' : 'sqlite'),
+  }));
 
 export const loggingSchema = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

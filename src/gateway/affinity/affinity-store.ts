@@ -1,6 +1,7 @@
 /**
- * Which backend holds an upload (and who owns it), for ids that do not tell by their shape: two
- * legacy servers in one route both make hex ids. Written when an upload is created.
+ * Which backend holds a proxied upload and who owns it, written when the upload is created: the
+ * only record of a legacy upload's owner, and of its backend when ids do not tell (two legacy
+ * servers in one route both make hex ids).
  */
 export interface AffinityEntry {
   backend: string;
@@ -9,14 +10,20 @@ export interface AffinityEntry {
   length?: number | null;
 }
 
+/** The owner/affinity table. Every method may throw: callers fail closed (see ownership.ts). */
 export interface AffinityStore {
+  /** `sqlite`, `redis` or `memory`: for logs and /readyz. */
+  readonly kind: string;
   get(id: string): Promise<AffinityEntry | undefined>;
   set(id: string, entry: AffinityEntry): Promise<void>;
+  /** Throws a descriptive error when the store cannot record owners (for /readyz). */
+  checkReady(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** One replica: a bounded map, oldest entries dropped first. */
+/** One replica, forgotten on restart: only when chosen explicitly. Oldest entries go first. */
 export class MemoryAffinityStore implements AffinityStore {
+  readonly kind = 'memory';
   readonly #entries = new Map<string, AffinityEntry>();
   readonly #maxEntries: number;
 
@@ -34,6 +41,8 @@ export class MemoryAffinityStore implements AffinityStore {
       this.#entries.delete(this.#entries.keys().next().value as string);
     }
   }
+
+  async checkReady(): Promise<void> {}
 
   async close(): Promise<void> {}
 }

@@ -41,7 +41,7 @@ export class GalaxyAuthenticator implements Authenticator {
     const apiKey = headerValue(req, 'x-api-key');
     const session = sessionCookie(headerValue(req, 'cookie'), this.#config.sessionCookie);
     if (apiKey === undefined && session === undefined) {
-      throw new AuthFailure('TUSGATE_ERR_UNAUTHORIZED', 'missing');
+      throw new GalaxyRefusal('TUSGATE_ERR_UNAUTHORIZED', 'missing');
     }
     const forwarded = this.#forwardedHeaders(req);
     const key = sha256(JSON.stringify([apiKey ?? null, session ?? null]));
@@ -108,27 +108,44 @@ export class GalaxyAuthenticator implements Authenticator {
     } catch (error) {
       return {
         admitted: false,
-        failure: new AuthFailure('TUSGATE_ERR_AUTH_UNAVAILABLE', 'unavailable', { cause: error }),
+        failure: unavailable(error),
       };
     }
     if (status === 401 || status === 403) {
       return {
         admitted: false,
-        failure: new AuthFailure('TUSGATE_ERR_INVALID_CREDENTIALS', 'invalid'),
+        failure: new GalaxyRefusal('TUSGATE_ERR_INVALID_CREDENTIALS', 'invalid'),
       };
     }
     if (status < 200 || status >= 300) {
       const cause = new Error(`Galaxy hook endpoint answered ${status}`);
       return {
         admitted: false,
-        failure: new AuthFailure('TUSGATE_ERR_AUTH_UNAVAILABLE', 'unavailable', { cause }),
+        failure: unavailable(cause),
       };
     }
     if (rejects(text, contentType)) {
-      return { admitted: false, failure: new AuthFailure('TUSGATE_ERR_FORBIDDEN', 'rejected') };
+      return { admitted: false, failure: new GalaxyRefusal('TUSGATE_ERR_FORBIDDEN', 'rejected') };
     }
     return { admitted: true };
   }
+}
+
+/**
+ * Galaxy's own answer for missing or invalid credentials is 403, and 403 is the only failure its
+ * upload client shows the user (it retries any other status every 10 s, without end). The code
+ * still names the reason.
+ */
+class GalaxyRefusal extends AuthFailure {
+  override readonly status = 403;
+}
+
+/** Galaxy unreachable, slow or failing: a 503 the client may retry (Galaxy's client does, every 10 s). */
+function unavailable(cause: unknown): AuthFailure {
+  return new AuthFailure('TUSGATE_ERR_AUTH_UNAVAILABLE', 'unavailable', {
+    cause,
+    headers: { 'Retry-After': '10' },
+  });
 }
 
 /** True when a 2xx hook answer says `RejectUpload: true` (Galaxy itself answers `null`). */

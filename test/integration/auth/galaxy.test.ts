@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import * as tusClient from 'tus-js-client';
 import { assertAuthOnEveryMethod, createUpload } from '../../helpers/auth.ts';
 import { type FakeGalaxy, startFakeGalaxy } from '../../helpers/fake-galaxy.ts';
 import { randomFile, sha256File, tempDir } from '../../helpers/files.ts';
 import { type RunningGateway, startGateway } from '../../helpers/gateway.ts';
+import { metricValue, scrape } from '../../helpers/metrics.ts';
 import { tusUpload } from '../../helpers/tus-client.ts';
 import { type RunningTusd, startTusd } from '../../helpers/tusd.ts';
 
@@ -47,6 +49,12 @@ describe('Galaxy authentication', () => {
           match: { pathPrefix: '/legacy/' },
           auth,
           backends: { tusd: { type: 'tusd', url: tusd.url } },
+        },
+        {
+          name: 'slow',
+          match: { pathPrefix: '/slow/' },
+          auth: { ...auth, timeout: '300ms' },
+          backends: { native: { type: 'native', store: 'main' } },
         },
         {
           name: 'down',
@@ -112,17 +120,39 @@ describe('Galaxy authentication', () => {
     assert.equal(last.headers['x-api-key'], undefined);
   });
 
-  test('every method: no credentials 401, a bad key or dead session 401', async () => {
+  test('every method: no credentials, a bad key or a dead session is a 403, as Galaxy answers', async () => {
     await assertAuthOnEveryMethod(
       `${gw.url}/api/upload/resumable_upload/`,
       { 'X-Api-Key': apiKey },
       [
-        { name: 'missing', headers: {}, status: 401 },
-        { name: 'unknown key', headers: { 'X-Api-Key': 'galaxy-api-key-00000000' }, status: 401 },
-        { name: 'dead session', headers: { Cookie: 'galaxysession=0000' }, status: 401 },
-        { name: 'other cookies only', headers: { Cookie: '_ga=GA1.2.3' }, status: 401 },
+        { name: 'missing', headers: {}, status: 403 },
+        { name: 'unknown key', headers: { 'X-Api-Key': 'galaxy-api-key-00000000' }, status: 403 },
+        { name: 'dead session', headers: { Cookie: 'galaxysession=0000' }, status: 403 },
+        { name: 'other cookies only', headers: { Cookie: '_ga=GA1.2.3' }, status: 403 },
       ],
     );
+    const refused = await fetch(`${gw.url}/api/upload/resumable_upload/`, {
+      method: 'POST',
+      headers: { ...tus, 'X-Api-Key': 'galaxy-api-key-00000000', 'Upload-Length': '1' },
+    });
+    assert.equal(await refused.text(), 'TUSGATE_ERR_INVALID_CREDENTIALS: invalid credentials\n');
+  });
+
+  test("Galaxy's upload client shows a bad key to its user at once instead of retrying", async () => {
+    // The options and the 403 test of Galaxy's client/src/utils/upload-submit.js.
+    const failure = await new Promise<tusClient.DetailedError>((resolve, reject) => {
+      const upload = new tusClient.Upload(Buffer.from('reads'), {
+        endpoint: `${gw.url}/api/upload/resumable_upload/`,
+        retryDelays: [0, 3000, 10000],
+        headers: { 'X-Api-Key': 'galaxy-api-key-00000000' },
+        storeFingerprintForResuming: false,
+        onError: (error) => resolve(error as tusClient.DetailedError),
+        onSuccess: () => reject(new Error('the upload was admitted')),
+      });
+      upload.start();
+    });
+    assert.equal(failure.originalResponse?.getStatus(), 403);
+    assert.match(String(failure), /TUSGATE_ERR_INVALID_CREDENTIALS: invalid credentials/);
   });
 
   test('a revoked key stops working once the cached decision expires', async () => {
@@ -134,7 +164,7 @@ describe('Galaxy authentication', () => {
     assert.equal(cached.status, 200, 'within the TTL the cached decision stands');
     await new Promise((resolve) => setTimeout(resolve, 1100));
     const revoked = await fetch(url, { method: 'HEAD', headers: { ...tus, 'X-Api-Key': key } });
-    assert.equal(revoked.status, 401);
+    assert.equal(revoked.status, 403);
   });
 
   test('another principal cannot see the upload, and the principal is a hash, not the key', async () => {
@@ -163,6 +193,7 @@ describe('Galaxy authentication', () => {
         headers: { ...tus, 'X-Api-Key': fresh, 'Upload-Length': '1' },
       });
       assert.equal(response.status, 503);
+      assert.equal(response.headers.get('retry-after'), '10');
       assert.match(await response.text(), /^TUSGATE_ERR_AUTH_UNAVAILABLE: /);
     } finally {
       galaxy.failWith(undefined);
@@ -172,11 +203,34 @@ describe('Galaxy authentication', () => {
       headers: { ...tus, 'X-Api-Key': apiKey, 'Upload-Length': '1' },
     });
     assert.equal(unreachable.status, 503);
+    assert.equal(unreachable.headers.get('retry-after'), '10');
+    galaxy.stall(true);
+    try {
+      const slow = await fetch(`${gw.url}/slow/`, {
+        method: 'POST',
+        headers: { ...tus, 'X-Api-Key': fresh, 'Upload-Length': '1' },
+      });
+      assert.equal(slow.status, 503);
+      assert.equal(slow.headers.get('retry-after'), '10');
+    } finally {
+      galaxy.stall(false);
+    }
     // An outage is not cached: Galaxy back, the same key works at once.
     const again = await fetch(`${gw.url}/api/upload/resumable_upload/`, {
       method: 'POST',
       headers: { ...tus, 'X-Api-Key': fresh, 'Upload-Length': '1' },
     });
     assert.equal(again.status, 201);
+  });
+
+  test('the auth metric keeps the reasons apart: missing, invalid, unavailable', async () => {
+    const metrics = await scrape(gw.adminUrl);
+    const decisions = (route: string, result: string, reason: string) =>
+      metricValue(metrics, 'tusgate_auth_decisions_total', { route, result, reason });
+    assert.ok(decisions('galaxy', 'denied', 'missing') > 0);
+    assert.ok(decisions('galaxy', 'denied', 'invalid') > 0);
+    assert.ok(decisions('galaxy', 'error', 'unavailable') > 0);
+    assert.ok(decisions('down', 'error', 'unavailable') > 0);
+    assert.ok(decisions('slow', 'error', 'unavailable') > 0);
   });
 });

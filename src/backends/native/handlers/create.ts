@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { TusgateError } from '../../../errors.ts';
 import type { RequestContext } from '../../../gateway/context.ts';
+import { hookRefusalFor } from '../../../gateway/refusals.ts';
 import { TUS_VERSION } from '../../../tus/constants.ts';
 import { emptyMetadata, toMetadata } from '../../../tus/headers/upload-metadata.ts';
 import { appendBody } from '../append.ts';
@@ -79,7 +80,7 @@ export async function handleCreate(
   if (env.hooks.wants('pre-create')) {
     const answer = await env.hooks.pre('pre-create', hookUpload(info, 0), hookRequest(req, ctx));
     if (answer.RejectUpload) {
-      sendHookRejection(res, answer);
+      sendHookRejection(res, hookRefusalFor(ctx.route.config, answer));
       return;
     }
     ctx.hookResponseHeaders = { ...answer.HTTPResponse?.Header };
@@ -126,7 +127,7 @@ export async function handleCreate(
     );
     if (result.clientGone) return;
     if (result.stopped) {
-      sendUploadStopped(res, result.stopped);
+      sendUploadStopped(res, hookRefusalFor(ctx.route.config, result.stopped));
       return;
     }
     offset = result.offset;

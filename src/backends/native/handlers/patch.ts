@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TusgateError } from '../../../errors.ts';
 import type { RequestContext } from '../../../gateway/context.ts';
+import { hookRefusalFor } from '../../../gateway/refusals.ts';
 import { TUS_VERSION } from '../../../tus/constants.ts';
 import { appendBody } from '../append.ts';
 import { expectedChecksum } from '../checksum.ts';
@@ -61,7 +62,7 @@ export async function handlePatch(
     const result = await appendBody(env, req, ctx, upload, checksum);
     if (result.clientGone) return;
     if (result.stopped) {
-      sendUploadStopped(res, result.stopped);
+      sendUploadStopped(res, hookRefusalFor(ctx.route.config, result.stopped));
       return;
     }
     res.writeHead(204, {

@@ -1,0 +1,57 @@
+#!/bin/sh
+# Everything the tests need besides tusd (scripts/ensure-tusd.sh): Debian packages (nginx,
+# promtool, chromium, Redis, RabbitMQ) installed when missing, and Redis on 127.0.0.1:6379 and
+# RabbitMQ on 127.0.0.1:5672 started when they are not running. Quick when all is there.
+set -eu
+cd "$(dirname "$0")/.."
+PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+
+failed=no
+sh scripts/ensure-packages.sh \
+  nginx=nginx-light \
+  promtool=prometheus \
+  /usr/bin/chromium=chromium \
+  redis-server=redis-server \
+  rabbitmq-server=rabbitmq-server || failed=yes
+
+if [ ! -x .cache/bin/tusd ] && ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
+  echo "ensure-test-deps: Go is missing; it builds tusd, which the tests run against." >&2
+  echo "ensure-test-deps: install Go 1.25 or newer from https://go.dev/dl/ (Debian's golang-go is too old)" >&2
+  failed=yes
+fi
+[ "$failed" = no ] || exit 1
+
+listening() {
+  node -e "require('node:net').connect($1, '127.0.0.1')
+    .on('connect', () => process.exit(0)).on('error', () => process.exit(1))"
+}
+wait_for() {
+  name=$1 port=$2 seconds=$3
+  while ! listening "$port"; do
+    seconds=$((seconds - 1))
+    if [ "$seconds" -lt 0 ]; then
+      echo "ensure-test-deps: $name did not start listening on 127.0.0.1:$port" >&2
+      exit 1
+    fi
+    sleep 1
+  done
+}
+
+if ! listening 6379; then
+  echo "ensure-test-deps: starting Redis on 127.0.0.1:6379" >&2
+  mkdir -p .cache/redis
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save '' --appendonly no \
+    --dir "$PWD/.cache/redis" --logfile "$PWD/.cache/redis/redis.log"
+  wait_for Redis 6379 15
+fi
+
+if ! listening 5672; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "ensure-test-deps: RabbitMQ is not running on 127.0.0.1:5672" >&2
+    echo "ensure-test-deps: start it with: sudo rabbitmq-server -detached" >&2
+    exit 1
+  fi
+  echo "ensure-test-deps: starting RabbitMQ on 127.0.0.1:5672" >&2
+  rabbitmq-server -detached
+  wait_for RabbitMQ 5672 120
+fi
