@@ -28,6 +28,11 @@ interface SmugglingForm {
   statuses: number[];
   /** The PATCHed upload's offset afterwards: what the gateway framed as its body (0 when refused). */
   offset?: (smuggled: string) => number;
+  /**
+   * Bytes of valid chunks before the fault: a backend may keep them, as any tus server keeps what
+   * an interrupted PATCH delivered (tusd does, when they reach it before the gateway cuts it off).
+   */
+  kept?: number;
 }
 
 const crlf = '\r\n';
@@ -162,6 +167,36 @@ const forms: SmugglingForm[] = [
       ['Transfer-Encoding: chunked'],
       (s) => `0x5${crlf}12345${crlf}0${crlf}${crlf}${s}`,
     ),
+    statuses: refused,
+  },
+  {
+    name: 'chunk data longer than its size',
+    build: framed(['Transfer-Encoding: chunked'], (s) => `3${crlf}12345${crlf}0${crlf}${crlf}${s}`),
+    statuses: refused,
+    kept: 3,
+  },
+  {
+    name: 'chunk size followed by a bare LF',
+    build: framed(['Transfer-Encoding: chunked'], (s) => `5\n12345${crlf}0${crlf}${crlf}${s}`),
+    statuses: refused,
+  },
+  {
+    name: 'TE "chunked" in quotes',
+    build: framed(['Transfer-Encoding: "chunked"'], (s) => `0${crlf}${crlf}${s}`),
+    statuses: refused,
+  },
+  {
+    name: 'Content-Length with a trailing comma "5,"',
+    build: contentLength(['Content-Length: 5,']),
+    statuses: refused,
+  },
+  {
+    name: 'HTTP/1.0 request with Transfer-Encoding: chunked',
+    build: (head, s) =>
+      framed(['Transfer-Encoding: chunked'], () => `0${crlf}${crlf}${s}`)(
+        head.replace(' HTTP/1.1', ' HTTP/1.0'),
+        s,
+      ),
     statuses: refused,
   },
   {
@@ -333,7 +368,12 @@ describe('request smuggling over raw sockets', () => {
           method: 'HEAD',
           headers: { ...tus, ...alice },
         });
-        assert.equal(patched.headers.get('upload-offset'), String(form.offset?.(smuggled) ?? 0));
+        const offsets = [form.offset?.(smuggled) ?? 0];
+        if (form.kept !== undefined) offsets.push(form.kept);
+        assert.ok(
+          offsets.includes(Number(patched.headers.get('upload-offset'))),
+          `offset ${patched.headers.get('upload-offset')}, expected one of ${offsets}`,
+        );
         for (const path of victims.values()) {
           const alive = await fetch(`${setup.origin}${path}`, {
             method: 'HEAD',
@@ -346,9 +386,12 @@ describe('request smuggling over raw sockets', () => {
   }
 });
 
-/** Uploads on both sides: tusd's folder and every file under the native store. */
+/**
+ * Uploads on both sides: tusd's info files and every file under the native store. tusd's lock
+ * files are left out: one may still exist while tusd winds down a PATCH the gateway cut short.
+ */
 async function uploadCount(setup: HostileSetup): Promise<number> {
   const tusd = await readdir(setup.tusd.dir);
   const native = await readdir(setup.storeRoot, { recursive: true });
-  return tusd.length + native.length;
+  return tusd.filter((name) => name.endsWith('.info')).length + native.length;
 }
