@@ -15,7 +15,15 @@ import { parseTusRequest } from '../../src/tus/request.ts';
 import { serializeTusRequestHeaders } from '../../src/tus/serialize.ts';
 import { type RunningGateway, startGateway } from '../helpers/gateway.ts';
 import { listenOnLoopback } from '../helpers/ports.ts';
-import { alice, bob, rawConversation } from './fixture.ts';
+import {
+  alice,
+  bob,
+  finishedUpload,
+  type HostileSetup,
+  rawConversation,
+  startHostileSetup,
+  tus,
+} from './fixture.ts';
 
 /**
  * Finding 1 as a property: for any Upload-Concat a client can write, the uploads the ownership
@@ -30,13 +38,15 @@ const bobIds = ['b0b000000000000000000000000000b1', 'b0b000000000000000000000000
 const unknownIds = ['0000000000000000000000000000dead'];
 
 /** Ids: the seeded ones, and arbitrary strings of URL-ish characters. */
-const idArb = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom(...aliceIds, ...bobIds, ...unknownIds) },
-  { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9._~+%;,?#/\\-]{1,10}$/) },
-);
+const idArbOf = (seeded: string[]) =>
+  fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...seeded, ...unknownIds) },
+    { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9._~+%;,?#/\\-]{1,10}$/) },
+  );
 
 /** One upload URL as a client might write it, for a route at `base` on `origin`. */
-function urlArb(origin: string, base: string): fc.Arbitrary<string> {
+function urlArb(origin: string, base: string, seeded: string[]): fc.Arbitrary<string> {
+  const idArb = idArbOf(seeded);
   const host = new URL(origin).host;
   const origins = [
     origin,
@@ -51,7 +61,7 @@ function urlArb(origin: string, base: string): fc.Arbitrary<string> {
     `${origin}/`,
   ];
   const plain = fc
-    .tuple(fc.constantFrom(`${base}`, `${origin}${base}`), fc.constantFrom(...aliceIds, ...bobIds))
+    .tuple(fc.constantFrom(`${base}`, `${origin}${base}`), fc.constantFrom(...seeded))
     .map(([prefix, id]) => `${prefix}${id}`);
   const deviant: ((id: string) => string)[] = [
     (id) => `${base}${id}?`,
@@ -91,7 +101,11 @@ function urlArb(origin: string, base: string): fc.Arbitrary<string> {
 }
 
 /** A whole Upload-Concat value: mostly well-formed lists, with every kind of deviation mixed in. */
-function concatArb(origin: string, base: string): fc.Arbitrary<string> {
+function concatArb(
+  origin: string,
+  base: string,
+  seeded = [...aliceIds, ...bobIds],
+): fc.Arbitrary<string> {
   const prefix = fc.oneof(
     { weight: 8, arbitrary: fc.constant('final;') },
     {
@@ -118,7 +132,7 @@ function concatArb(origin: string, base: string): fc.Arbitrary<string> {
   return fc
     .tuple(
       prefix,
-      fc.array(fc.tuple(urlArb(origin, base), separator), { minLength: 1, maxLength: 3 }),
+      fc.array(fc.tuple(urlArb(origin, base, seeded), separator), { minLength: 1, maxLength: 3 }),
       padding,
     )
     .map(
@@ -340,6 +354,71 @@ describe('Upload-Concat: what is checked is what the backend concatenates (prope
       assert.ok(outcomes.invalid > 0 && outcomes.admitted + outcomes.notFound > 0, `${outcomes}`);
       process.stdout.write(`# e2e property: ${JSON.stringify(outcomes)}\n`);
     });
+  });
+});
+
+describe('Upload-Concat on the native route (property)', () => {
+  let setup: HostileSetup;
+  const seeded: string[] = [];
+  const secret = 'ALICE-NATIVE-SECRET';
+
+  before(async () => {
+    setup = await startHostileSetup();
+    for (const [who, body] of [
+      [alice, secret],
+      [alice, secret],
+      [bob, 'bob'],
+      [bob, 'bob'],
+    ] as const) {
+      const url = await finishedUpload(`${setup.origin}/files/`, who, body, {
+        'Upload-Concat': 'partial',
+      });
+      seeded.push(url.slice(url.lastIndexOf('/') + 1));
+    }
+  });
+  after(async () => {
+    await setup?.stop();
+  });
+
+  test('50 generated headers from Bob: a final upload he can read never holds Alice’s bytes', async () => {
+    const outcomes = { admitted: 0, refused: 0 };
+    await fc.assert(
+      fc.asyncProperty(concatArb(setup.origin, '/files/', seeded), async (header) => {
+        const request = [
+          'POST /files/ HTTP/1.1',
+          `Host: ${new URL(setup.origin).host}`,
+          'Tus-Resumable: 1.0.0',
+          `Authorization: ${bob.Authorization}`,
+          `Upload-Concat: ${header}`,
+          'Content-Length: 0',
+          'Connection: close',
+          '',
+          '',
+        ].join('\r\n');
+        const conversation = await rawConversation(setup.port, Buffer.from(request, 'latin1'));
+        assert.ok(conversation.closed, `hang: ${header}`);
+        const [response] = conversation.responses;
+        assert.ok(response, `no answer: ${header}`);
+        if (response.status === 201) {
+          const location = new URL(response.headers.get('location') ?? '', setup.origin).href;
+          const read = await fetch(location, { headers: { ...tus, ...bob } });
+          const content = await read.text();
+          assert.doesNotMatch(content, new RegExp(secret), `ownership bypass: ${header}`);
+          assert.equal(content, 'bob'.repeat(idsFromHeader(header).length), header);
+          outcomes.admitted++;
+          return;
+        }
+        assert.ok([400, 404].includes(response.status), `${response.statusLine}: ${header}`);
+        assert.match(
+          response.body.toString(),
+          /^TUSGATE_ERR_(INVALID_CONCAT|UPLOAD_NOT_FOUND|BAD_REQUEST): /,
+        );
+        outcomes.refused++;
+      }),
+      { numRuns: 50 },
+    );
+    assert.ok(outcomes.refused > 0, JSON.stringify(outcomes));
+    process.stdout.write(`# native e2e property: ${JSON.stringify(outcomes)}\n`);
   });
 });
 
