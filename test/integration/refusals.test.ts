@@ -68,7 +68,11 @@ describe('refusals: galaxy answers permanent refusals 403', () => {
     try {
       const galaxy = await create('galaxy', { ...bearer, 'Upload-Length': '10' });
       assert.equal(galaxy.status, 403);
-      assert.equal(await galaxy.text(), 'quota exceeded: 20 GB of 20 GB used\n');
+      // The hook's message, in the catalogue's body shape.
+      assert.equal(
+        await galaxy.text(),
+        'TUSGATE_ERR_HOOK_REJECTED: quota exceeded: 20 GB of 20 GB used\n',
+      );
       const plain = await create('tus', { ...bearer, 'Upload-Length': '10' });
       assert.equal(plain.status, 422);
     } finally {

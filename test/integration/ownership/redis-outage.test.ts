@@ -62,7 +62,7 @@ test('Redis down: every proxied request answers 503 with Retry-After, creations 
   assertUnavailable(patched, 'PATCH', await patched.text());
   const deleted = await fetch(url, { method: 'DELETE', headers: { ...tus, ...alice } });
   assertUnavailable(deleted, 'DELETE', await deleted.text());
-  const got = await fetch(url, { headers: alice });
+  const got = await fetch(url, { headers: { ...tus, ...alice } });
   assertUnavailable(got, 'GET', await got.text());
 
   const down = await readiness(gw.adminUrl);

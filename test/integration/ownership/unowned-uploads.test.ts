@@ -53,7 +53,9 @@ test('an upload with no owner on record is a 404 unless the route declares it pr
 
   // Default: fail closed.
   assert.equal(await status('closed', listed, alice), 404);
-  const body = await (await fetch(`${gw.url}/closed/${listed}`, { headers: alice })).text();
+  const body = await (
+    await fetch(`${gw.url}/closed/${listed}`, { headers: { ...tus, ...alice } })
+  ).text();
   assert.match(body, /^TUSGATE_ERR_UPLOAD_NOT_FOUND: /);
   // Before the cut-off: open to any authenticated principal; after it: gone.
   assert.equal(await status('before', unlisted, alice), 200);
