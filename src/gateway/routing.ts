@@ -78,16 +78,20 @@ function stripPort(host: string | undefined): string {
   return (host ?? '').replace(/:\d+$/, '').toLowerCase();
 }
 
-/** Splits a request target into path and query; absolute-form targets are reduced to their path. */
+const absoluteFormAuthority = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
+
+/**
+ * Splits a request target into path and query; absolute-form targets are reduced to their path
+ * as sent. A URL parser would resolve dot segments (`%2e%2e` too) that the origin form of the same
+ * path keeps, and a traversal must be refused the same way in both forms.
+ */
 export function splitTarget(target: string): { path: string; search: string } {
   let text = target;
   if (!text.startsWith('/')) {
-    try {
-      const url = new URL(text);
-      text = url.pathname + url.search;
-    } catch {
-      return { path: '', search: '' };
-    }
+    const authority = absoluteFormAuthority.exec(text);
+    if (!authority || !URL.canParse(text)) return { path: '', search: '' };
+    text = text.slice(authority[0].length);
+    if (!text.startsWith('/')) text = `/${text}`;
   }
   const queryAt = text.indexOf('?');
   return queryAt === -1

@@ -17,6 +17,9 @@ export interface HostileSetup {
   /** `http://127.0.0.1:PORT` */
   origin: string;
   port: number;
+  /** The folder holding the native store's root (`<dir>/store`); tests may plant files here. */
+  dir: string;
+  storeRoot: string;
   stop: () => Promise<void>;
 }
 
@@ -66,6 +69,8 @@ async function startOn(
     tusd,
     origin: gw.url,
     port,
+    dir: dir.path,
+    storeRoot: join(dir.path, 'store'),
     stop: async () => {
       await gw.stop();
       await tusd.stop();
@@ -181,4 +186,98 @@ export function rawRequest(
   const lines = [`${method} ${path} HTTP/1.1`, 'Host: 127.0.0.1'];
   for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
   return `${lines.join('\r\n')}\r\n\r\n${body}`;
+}
+
+/** One request tusd saw (its `RequestIncoming` log line); `path` is relative to its base path. */
+export interface TusdRequest {
+  requestId: string;
+  method: string;
+  path: string;
+}
+
+/** The requests tusd logged so far (its log keeps the last 64 KiB: compare snapshots by id). */
+export function tusdRequests(tusd: RunningTusd): TusdRequest[] {
+  const seen: TusdRequest[] = [];
+  for (const line of tusd.logs().split('\n')) {
+    const match =
+      /event=RequestIncoming method=(\S+) path=("(?:[^"\\]|\\.)*"|\S*) requestId=(\S+)/.exec(line);
+    if (!match) continue;
+    const path = match[2]!.startsWith('"') ? (JSON.parse(match[2]!) as string) : match[2]!;
+    seen.push({ method: match[1]!, path, requestId: match[3]! });
+  }
+  return seen;
+}
+
+/** Records what tusd sees from now on: `since()` lists the requests that arrived after `start`. */
+export function watchTusd(tusd: RunningTusd): { since: () => TusdRequest[] } {
+  const before = new Set(tusdRequests(tusd).map((request) => request.requestId));
+  return { since: () => tusdRequests(tusd).filter((request) => !before.has(request.requestId)) };
+}
+
+export interface Conversation {
+  responses: RawResponse[];
+  /** The gateway closed the connection before `timeoutMs`. */
+  closed: boolean;
+  /** Every byte received. */
+  raw: Buffer;
+}
+
+/**
+ * Writes raw bytes on one connection and reads until the gateway closes it (or `timeoutMs`
+ * passes: a hang is reported as `closed: false`, never waited out). Responses are split by
+ * Content-Length or chunked framing; none may answer a HEAD here.
+ */
+export function rawConversation(
+  port: number,
+  request: string | Buffer,
+  timeoutMs = 3000,
+): Promise<Conversation> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let settled = false;
+    const finish = (closed: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      const raw = Buffer.concat(chunks);
+      resolve({ responses: splitResponses(raw), closed, raw });
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', () => finish(true));
+    socket.on('close', () => finish(true));
+    socket.write(request);
+  });
+}
+
+function splitResponses(raw: Buffer): RawResponse[] {
+  const responses: RawResponse[] = [];
+  let rest = raw;
+  while (rest.length > 0) {
+    const end = rest.indexOf('\r\n\r\n');
+    if (end === -1) break;
+    const lines = rest.subarray(0, end).toString('latin1').split('\r\n');
+    const statusLine = lines[0] ?? '';
+    const headers = new Map<string, string>();
+    for (const line of lines.slice(1)) {
+      const colon = line.indexOf(':');
+      headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+    }
+    const after = rest.subarray(end + 4);
+    let length: number;
+    let body: Buffer;
+    if (headers.get('transfer-encoding') === 'chunked') {
+      const last = after.indexOf('0\r\n\r\n');
+      length = last === -1 ? after.length : last + 5;
+      body = after.subarray(0, last === -1 ? after.length : last);
+    } else {
+      length = Math.min(after.length, Number(headers.get('content-length') ?? '0'));
+      body = after.subarray(0, length);
+    }
+    responses.push({ statusLine, status: Number(statusLine.split(' ')[1]), headers, body });
+    rest = after.subarray(length);
+  }
+  return responses;
 }

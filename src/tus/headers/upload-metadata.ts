@@ -27,9 +27,23 @@ export function parseUploadMetadata(value: string | undefined): UploadMetadata |
     if (parts.length > 2 || !key || Object.hasOwn(metadata, key) || !base64.test(encoded)) {
       throw new TusgateError('TUSGATE_ERR_INVALID_METADATA');
     }
-    metadata[key] = Buffer.from(encoded, 'base64').toString('utf8');
+    metadata[key] = decodeText(encoded);
   }
   return metadata;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Values are kept as text (hooks, the native store's info file), so they must be UTF-8: bytes
+ * that are not would be replaced by U+FFFD and reach the backend changed. They are a 400 instead.
+ */
+function decodeText(encoded: string): string {
+  try {
+    return utf8.decode(Buffer.from(encoded, 'base64'));
+  } catch {
+    throw new TusgateError('TUSGATE_ERR_INVALID_METADATA');
+  }
 }
 
 export function formatUploadMetadata(metadata: Readonly<Record<string, string>>): string {
