@@ -213,7 +213,7 @@ export class ProxyBackend implements Backend {
     const retryAfter = String(Math.ceil(this.config.limits.retryAfter / 1000));
     sendError(
       res,
-      new TusgateError(code, { headers: { 'Retry-After': retryAfter, Connection: 'close' } }),
+      new TusgateError(code, { headers: { 'Retry-After': retryAfter } }),
       ctx.requestId,
     );
   }

@@ -11,7 +11,7 @@ import { TUS_VERSION } from '../../../tus/constants.ts';
 export function sendHookRejection(
   res: ServerResponse,
   answer: HookResponse,
-  options: { code?: ErrorCode; closeConnection?: boolean } = {},
+  options: { code?: ErrorCode } = {},
 ): void {
   const response = answer.HTTPResponse ?? {};
   const message = response.Body?.trim();
@@ -25,16 +25,13 @@ export function sendHookRejection(
     'Content-Type': 'text/plain; charset=utf-8',
     ...response.Header,
     'Content-Length': Buffer.byteLength(body),
-    // The rest of a stopped request's body is never read.
-    ...(options.closeConnection ? { Connection: 'close' } : {}),
   });
   res.end(body);
 }
 
 /** A post-receive hook's StopUpload: tusd's 400 with the hook's own status, body and headers. */
 export function sendUploadStopped(res: ServerResponse, answer: HookResponse): void {
-  sendHookRejection(res, answer, {
-    code: 'TUSGATE_ERR_UPLOAD_STOPPED',
-    closeConnection: true,
-  });
+  // The rest of the body is read and dropped after the answer (gateway/early-answer.ts): a
+  // `Connection: close` here would reset a client still sending before it read the answer.
+  sendHookRejection(res, answer, { code: 'TUSGATE_ERR_UPLOAD_STOPPED' });
 }
