@@ -84,10 +84,16 @@ describe('network faults between tusgate and tusd: the client always gets an ans
 
   /** Resumes from HEAD's offset until the upload is whole, then checks tusd's file. */
   async function resumeAndCheck(url: string, data: Buffer, maxOffset: number) {
-    const offset = await head(url);
-    assert.ok(offset <= maxOffset, `offset ${offset} is never past what the client sent`);
-    const rest = await patch(url, offset, data.subarray(offset));
-    assert.equal(rest.status, 204, rest.text);
+    let offset = 0;
+    for (let attempt = 1; ; attempt++) {
+      offset = await head(url);
+      assert.ok(offset <= maxOffset, `offset ${offset} is never past what the client sent`);
+      const rest = await patch(url, offset, data.subarray(offset));
+      if (rest.status === 204) break;
+      // tusd may still be storing what the cut request sent when the HEAD came: its offset then
+      // moves on, and a tus client answers the 409 by asking again.
+      assert.ok(rest.status === 409 && attempt < 5, `PATCH answered ${rest.status}: ${rest.text}`);
+    }
     assert.equal(await head(url), data.length);
     const id = url.slice(url.lastIndexOf('/') + 1);
     assert.equal(sha256(await readFile(join(tusd.dir, id))), sha256(data));
