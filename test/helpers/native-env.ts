@@ -179,6 +179,12 @@ export class TestResponse extends Writable {
     callback();
   }
 
+  override _final(callback: () => void): void {
+    // `end()` without `writeHead` sends the head (200), as Node's response does.
+    this.headersSent = true;
+    callback();
+  }
+
   get body(): string {
     return Buffer.concat(this.#chunks).toString('utf8');
   }

@@ -162,3 +162,33 @@ test('creation-with-upload with a body longer than the upload is a 413 before an
   assert.equal(res.statusCode, 413);
   assert.deepEqual(await readdir(native.store.root).catch(() => []), []);
 });
+
+test('creation-with-upload whose client leaves keeps the upload and the bytes that arrived', async (t) => {
+  const native = await nativeTestEnv(t);
+  const exchange = native.start({
+    method: 'POST',
+    headers: { 'Upload-Length': 10 },
+    body: ['abc', 'de'],
+    end: 'leave',
+  });
+  const res = await exchange.done;
+  assert.equal(res.headersSent, false, 'nobody is left to answer');
+  const id = exchange.ctx.createdUploadId!;
+  assert.equal(await readFile(native.dataPath(id), 'utf8'), 'abcde');
+  const head = await native.send({ method: 'HEAD', id });
+  assert.equal(head.headers['upload-offset'], '5');
+});
+
+test("on a route with refusals: galaxy, permanent refusals are 403, a hook's 422 too", async (t) => {
+  const native = await nativeTestEnv(t, { maxSize: 10, refusals: 'galaxy' });
+  const tooLarge = await native.send({ method: 'POST', headers: { 'Upload-Length': 11 } });
+  assert.equal(tooLarge.statusCode, 403);
+  assert.match(tooLarge.body, /^TUSGATE_ERR_SIZE_EXCEEDED: /);
+  native.hooks.rejectPreCreate = { RejectUpload: true, HTTPResponse: { StatusCode: 422 } };
+  const rejected = await native.send({ method: 'POST', headers: { 'Upload-Length': 5 } });
+  assert.equal(rejected.statusCode, 403);
+  // A status tus clients act on is kept.
+  native.hooks.rejectPreCreate = { RejectUpload: true, HTTPResponse: { StatusCode: 429 } };
+  const busy = await native.send({ method: 'POST', headers: { 'Upload-Length': 5 } });
+  assert.equal(busy.statusCode, 429);
+});

@@ -270,6 +270,33 @@ test('a second writer waits for the lock, then gets a 423 after lockTimeout', as
   assert.equal(await readFile(native.dataPath(id), 'utf8'), 'abcde');
 });
 
+test('a writer that gets the lock within lockTimeout goes on, and meets the new offset', async (t) => {
+  const native = await nativeTestEnv(t, { lockTimeout: 2_000 });
+  const id = await native.create({ 'Upload-Length': 10 });
+  const first = native.start({
+    method: 'PATCH',
+    id,
+    headers: { 'Upload-Offset': 0 },
+    body: ['abc'],
+    chunked: true,
+    end: 'hang',
+  });
+  await first.req.delivered;
+  const second = native.start({
+    method: 'PATCH',
+    id,
+    headers: { 'Upload-Offset': 3 },
+    body: ['xyz'],
+  });
+  first.req.send('de');
+  first.req.finish();
+  assert.equal((await first.done).statusCode, 204);
+  const answer = await second.done;
+  assert.equal(answer.statusCode, 409, 'it read the offset only once the first writer was done');
+  assert.equal(answer.headers['upload-offset'], '5');
+  assert.equal(await readFile(native.dataPath(id), 'utf8'), 'abcde');
+});
+
 test("a post-receive hook's StopUpload ends the request and terminates the upload", async (t) => {
   const native = await nativeTestEnv(t, { progressInterval: 0 });
   const id = await native.create({ 'Upload-Length': 100 });
