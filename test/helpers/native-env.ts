@@ -50,10 +50,13 @@ export interface RecordedHookEvent {
   request: HookHttpRequest;
 }
 
-/** Records every event; pre-create can be told to reject, post-receive to say StopUpload. */
+/**
+ * Records every event. A pre-* hook answers what `answers` holds for its type (e.g. a pre-create
+ * rejection); post-receive answers `stopOnReceive` (a StopUpload) when set.
+ */
 export class RecordingHooks implements HookRunner {
   readonly events: RecordedHookEvent[] = [];
-  rejectPreCreate: HookResponse | undefined;
+  readonly answers: Partial<Record<HookEventType, HookResponse>> = {};
   stopOnReceive: HookResponse | undefined;
 
   wants(): boolean {
@@ -62,8 +65,7 @@ export class RecordingHooks implements HookRunner {
 
   async pre(type: HookEventType, upload: HookUpload, request: HookHttpRequest) {
     this.events.push({ type, upload, request });
-    if (type === 'pre-create' && this.rejectPreCreate) return this.rejectPreCreate;
-    return {};
+    return this.answers[type] ?? {};
   }
 
   post(

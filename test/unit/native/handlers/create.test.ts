@@ -90,7 +90,7 @@ test('an upload longer than maxSize is a 413 and leaves nothing on disk', async 
 
 test('a pre-create hook rejection is answered with its status and leaves nothing on disk', async (t) => {
   const native = await nativeTestEnv(t);
-  native.hooks.rejectPreCreate = {
+  native.hooks.answers['pre-create'] = {
     RejectUpload: true,
     HTTPResponse: { StatusCode: 422, Body: 'quota exceeded', Header: { 'X-Quota': 'full' } },
   };
@@ -184,11 +184,11 @@ test("on a route with refusals: galaxy, permanent refusals are 403, a hook's 422
   const tooLarge = await native.send({ method: 'POST', headers: { 'Upload-Length': 11 } });
   assert.equal(tooLarge.statusCode, 403);
   assert.match(tooLarge.body, /^TUSGATE_ERR_SIZE_EXCEEDED: /);
-  native.hooks.rejectPreCreate = { RejectUpload: true, HTTPResponse: { StatusCode: 422 } };
+  native.hooks.answers['pre-create'] = { RejectUpload: true, HTTPResponse: { StatusCode: 422 } };
   const rejected = await native.send({ method: 'POST', headers: { 'Upload-Length': 5 } });
   assert.equal(rejected.statusCode, 403);
   // A status tus clients act on is kept.
-  native.hooks.rejectPreCreate = { RejectUpload: true, HTTPResponse: { StatusCode: 429 } };
+  native.hooks.answers['pre-create'] = { RejectUpload: true, HTTPResponse: { StatusCode: 429 } };
   const busy = await native.send({ method: 'POST', headers: { 'Upload-Length': 5 } });
   assert.equal(busy.statusCode, 429);
 });

@@ -358,3 +358,32 @@ test('a final upload cannot be patched', async (t) => {
   assert.equal(res.statusCode, 403);
   assert.match(res.body, /^TUSGATE_ERR_MODIFY_FINAL: /);
 });
+
+test('an empty PATCH may declare the length of an upload that has all its bytes', async (t) => {
+  const native = await nativeTestEnv(t);
+  const id = await native.create({ 'Upload-Defer-Length': 1 }, ['abc']);
+  const res = await native.send({
+    method: 'PATCH',
+    id,
+    headers: { 'Upload-Offset': 3, 'Upload-Length': 3 },
+    body: [],
+  });
+  assert.equal(res.statusCode, 204);
+  assert.equal(res.headers['upload-offset'], '3');
+  assert.equal(await readFile(native.handOffPath(id), 'utf8'), 'abc');
+});
+
+test('a client that leaves mid-body under a checksum keeps nothing of that body', async (t) => {
+  const native = await nativeTestEnv(t);
+  const id = await native.create({ 'Upload-Length': 10 }, ['abc']);
+  const res = await native.send({
+    method: 'PATCH',
+    id,
+    headers: { 'Upload-Offset': 3, 'Upload-Checksum': sha1('defghij') },
+    body: ['de', 'f'],
+    chunked: true,
+    end: 'leave',
+  });
+  assert.equal(res.headersSent, false);
+  assert.equal(await readFile(native.dataPath(id), 'utf8'), 'abc');
+});
