@@ -192,3 +192,15 @@ test("on a route with refusals: galaxy, permanent refusals are 403, a hook's 422
   const busy = await native.send({ method: 'POST', headers: { 'Upload-Length': 5 } });
   assert.equal(busy.statusCode, 429);
 });
+
+test('an upload of length 0 is finished at its creation and handed off', async (t) => {
+  const native = await nativeTestEnv(t);
+  const res = await native.send({ method: 'POST', headers: { 'Upload-Length': 0 } });
+  assert.equal(res.statusCode, 201);
+  assert.equal(res.headers['upload-expires'], undefined);
+  const id = locationId(res);
+  assert.equal((await readFile(native.handOffPath(id))).length, 0);
+  assert.equal(native.hooks.of('post-finish')[0]?.upload.ID, id);
+  const head = await native.send({ method: 'HEAD', id });
+  assert.deepEqual([head.headers['upload-offset'], head.headers['upload-length']], ['0', '0']);
+});

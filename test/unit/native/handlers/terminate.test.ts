@@ -56,3 +56,22 @@ test("DELETE of another principal's upload is 404 and removes nothing", async (t
   assert.equal(await exists(native.dataPath(id)), true);
   assert.equal(await exists(native.handOffPath(id)), true);
 });
+
+test('DELETE while a PATCH is writing waits for it, then 423; the upload stays', async (t) => {
+  const native = await nativeTestEnv(t, { lockTimeout: 20 });
+  const id = await native.create({ 'Upload-Length': 10 });
+  const patch = native.start({
+    method: 'PATCH',
+    id,
+    headers: { 'Upload-Offset': 0 },
+    body: ['abc'],
+    chunked: true,
+    end: 'hang',
+  });
+  await patch.req.delivered;
+  const res = await native.send({ method: 'DELETE', id });
+  assert.equal(res.statusCode, 423);
+  patch.req.finish();
+  assert.equal((await patch.done).headers['upload-offset'], '3');
+  assert.equal(await exists(native.dataPath(id)), true);
+});
