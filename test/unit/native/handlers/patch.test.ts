@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { access, readFile, stat } from 'node:fs/promises';
+import { access, appendFile, readFile, stat, unlink } from 'node:fs/promises';
 import { test } from 'node:test';
 import { readInfo } from '../../../../src/backends/native/info.ts';
 import { type NativeTestEnv, nativeTestEnv } from '../../../helpers/native-env.ts';
@@ -386,4 +386,31 @@ test('a client that leaves mid-body under a checksum keeps nothing of that body'
   });
   assert.equal(res.headersSent, false);
   assert.equal(await readFile(native.dataPath(id), 'utf8'), 'abc');
+});
+
+test('a PATCH to a finished upload is a 204 that changes nothing (as tusd): no second finish', async (t) => {
+  const native = await nativeTestEnv(t);
+  const id = await native.create({ 'Upload-Length': 3 }, ['abc']);
+  assert.equal(native.hooks.of('post-finish').length, 1);
+  // Galaxy took the hand-off; a client retrying its last PATCH must not bring it back.
+  await unlink(native.handOffPath(id));
+  for (const body of [[], ['x']]) {
+    const res = await native.send({ method: 'PATCH', id, headers: { 'Upload-Offset': 3 }, body });
+    assert.equal(res.statusCode, 204);
+    assert.equal(res.headers['upload-offset'], '3');
+  }
+  assert.equal(native.hooks.of('post-finish').length, 1, 'one upload, one post-finish');
+  assert.equal(await exists(native.handOffPath(id)), false);
+  assert.equal(await readFile(native.dataPath(id), 'utf8'), 'abc');
+});
+
+test('a PATCH to an upload whose finish step never ran mends it', async (t) => {
+  const native = await nativeTestEnv(t);
+  const id = await native.create({ 'Upload-Length': 6 }, ['abc']);
+  // The process died after the last bytes reached the disk, before the finish step.
+  await appendFile(native.dataPath(id), 'def');
+  const res = await native.send({ method: 'PATCH', id, headers: { 'Upload-Offset': 6 }, body: [] });
+  assert.equal(res.statusCode, 204);
+  assert.equal(await readFile(native.handOffPath(id), 'utf8'), 'abcdef');
+  assert.equal(native.hooks.of('post-finish').length, 1);
 });
