@@ -105,7 +105,7 @@ export class TestRequest extends Readable {
   readonly #end: BodyEnd;
   readonly #delivered = Promise.withResolvers<void>();
 
-  constructor(method: string, url: string, headers: Record<string, string>, body: BodyInit) {
+  constructor(method: string, url: string, headers: Record<string, string>, body: TestBody) {
     super();
     this.method = method;
     this.url = url;
@@ -146,7 +146,7 @@ export class TestRequest extends Readable {
   }
 }
 
-interface BodyInit {
+interface TestBody {
   pieces: Array<string | Buffer>;
   end: BodyEnd;
 }
