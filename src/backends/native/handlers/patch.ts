@@ -6,7 +6,7 @@ import { TUS_VERSION } from '../../../tus/constants.ts';
 import { appendBody, isRefusedBody } from '../append.ts';
 import { expectedChecksum } from '../checksum.ts';
 import type { NativeEnvironment } from '../environment.ts';
-import { loadUpload, withUploadLock } from '../upload-access.ts';
+import { isFinished, loadUpload, withUploadLock } from '../upload-access.ts';
 import { sendUploadStopped } from './hook-rejection.ts';
 import { expiresHeader } from './response-headers.ts';
 
@@ -35,6 +35,14 @@ export async function handlePatch(
       throw new TusgateError('TUSGATE_ERR_MISMATCHED_OFFSET', {
         headers: { 'Upload-Offset': String(upload.offset) },
       });
+    }
+    if (isFinished(info, upload.offset) && info.Offset === info.Size) {
+      // Finished and handed off (the finish step records Offset last): as tusd, the body is
+      // left unread and nothing runs again, so a retried last PATCH neither brings back a
+      // hand-off Galaxy took nor repeats post-finish.
+      res.writeHead(204, { 'Tus-Resumable': TUS_VERSION, 'Upload-Offset': String(upload.offset) });
+      res.end();
+      return;
     }
     let declaresLength = false;
     const sizeBefore = info.Size;
