@@ -14,6 +14,7 @@ export type ForwardOutcome =
   | { kind: 'response'; status: number }
   | { kind: 'backend-error'; error: TusgateError; errorKind: 'connect' | 'timeout' | 'io' }
   | { kind: 'client-aborted' }
+  | { kind: 'client-refused'; status: number }
   | { kind: 'client-stalled' };
 
 export interface ForwardOptions {
@@ -187,6 +188,12 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     }
     if (error instanceof ClientAbortedError || this.options.res.destroyed) {
       this.finish({ kind: 'client-aborted' });
+      return;
+    }
+    if (error instanceof TusgateError && error.status < 500) {
+      // The request itself was refused on its way (a body past maxSize): not the backend's fault.
+      this.options.onError(error);
+      this.finish({ kind: 'client-refused', status: error.status });
       return;
     }
     const { tusError, errorKind } = classify(error);

@@ -12,7 +12,7 @@ import type { Backend, RequestContext } from '../../gateway/context.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { TUS_VERSION } from '../../tus/constants.ts';
 import { checkMaxSize, combinedMaxSize } from '../../tus/max-size.ts';
-import { isBodiless } from '../../tus/request.ts';
+import { isBodiless, type TusRequest } from '../../tus/request.ts';
 import { sendError, toTusgateError } from '../../tus/respond.ts';
 import { readTusResponse } from '../../tus/response.ts';
 import { serializeTusRequestHeaders } from '../../tus/serialize.ts';
@@ -111,7 +111,9 @@ export class ProxyBackend implements Backend {
     headers['x-forwarded-host'] = ctx.client.host;
     headers['x-request-id'] = ctx.requestId;
 
-    const body = withBody ? upstreamBody(req) : null;
+    const body = withBody
+      ? upstreamBody(req, undeclaredBodyLimit(tus, ctx.route.config.maxSize))
+      : null;
     // OPTIONS is asked of the collection: its answer must not depend on the id (see placement).
     const id = method === 'OPTIONS' ? '' : (ctx.uploadId ?? '');
     const path = `${this.mapper.backendBasePath}${id}${ctx.search}`;
@@ -139,7 +141,8 @@ export class ProxyBackend implements Backend {
       if (!res.destroyed) sendError(res, ownershipUnavailable(reason), ctx.requestId);
     };
     const onError = (error: TusgateError) => {
-      ctx.log.warn({ err: error.cause, backend: this.name }, 'backend request failed');
+      if (error.status < 500) ctx.log.info({ code: error.code }, error.message);
+      else ctx.log.warn({ err: error.cause, backend: this.name }, 'backend request failed');
       sendError(res, error, ctx.requestId);
     };
     const record = (outcome: ForwardOutcome) => {
@@ -360,4 +363,13 @@ function lastSegment(location: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * How much of a body with no declared length may pass on a route with `maxSize` (a declared one
+ * was judged before the backend was asked).
+ */
+function undeclaredBodyLimit(tus: TusRequest, maxSize: number | undefined): number | undefined {
+  if (maxSize === undefined || tus.contentLength !== undefined) return undefined;
+  return Math.max(0, maxSize - (tus.method === 'PATCH' ? (tus.uploadOffset ?? 0) : 0));
 }
