@@ -9,7 +9,7 @@
  * Sizes: BENCH_LARGE_MIB (1024), BENCH_CONCURRENT (64), BENCH_SMALL_MIB (16), BENCH_ROUNDS (5).
  */
 import { execFileSync } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { tempDir } from '../test/helpers/files.ts';
@@ -58,8 +58,12 @@ async function measure(contender: Contender, bytes: number, work: () => Promise<
   return run;
 }
 
-function clearUploads(contender: Contender): Promise<void> {
-  return rm(contender.uploads, { recursive: true, force: true });
+/** Empties the upload folder; the folder itself stays (tusgate refuses to recreate a vanished store root). */
+async function clearUploads(contender: Contender): Promise<void> {
+  const entries = await readdir(contender.uploads).catch(() => []);
+  await Promise.all(
+    entries.map((entry) => rm(join(contender.uploads, entry), { recursive: true, force: true })),
+  );
 }
 
 async function uploadLarge(contender: Contender): Promise<Run> {
