@@ -4,7 +4,7 @@ import type { TusRequest } from './request.ts';
 /**
  * A route's maxSize, as far as the request itself shows it: a declared Upload-Length (creation or
  * deferred length on PATCH), a creation body, or a PATCH body that would end past the limit.
- * (A chunked body of unknown length is left to the backend.)
+ * (A chunked body of unknown length is cut at the limit on its way: backends/proxy/request-body.ts.)
  */
 export function checkMaxSize(tus: TusRequest, maxSize: number | undefined): void {
   if (maxSize === undefined) return;

@@ -5,6 +5,7 @@ import * as tusClient from 'tus-js-client';
 import { tempDir } from '../helpers/files.ts';
 import { type RunningGateway, startGateway } from '../helpers/gateway.ts';
 import { type HookReceiver, startHookReceiver } from '../helpers/hook-receiver.ts';
+import { type RunningTusd, startTusd } from '../helpers/tusd.ts';
 
 const tus = { 'Tus-Resumable': '1.0.0' };
 const token = 'refusals-token-0123456789';
@@ -14,11 +15,21 @@ const bearer = { Authorization: `Bearer ${token}` };
 describe('refusals: galaxy answers permanent refusals 403', () => {
   let dir: { path: string; remove: () => Promise<void> };
   let hooks: HookReceiver;
+  let tusd: RunningTusd;
   let gw: RunningGateway;
 
   before(async () => {
     dir = await tempDir('tusgate-refusals-');
     hooks = await startHookReceiver();
+    tusd = await startTusd();
+    const proxied = (name: string, extra: Record<string, unknown>) => ({
+      name,
+      match: { pathPrefix: `/${name}/` },
+      maxSize: '1KiB',
+      auth: { type: 'static', tokens: { [token]: 'alice' } },
+      backends: { tusd: { type: 'tusd', url: tusd.url } },
+      ...extra,
+    });
     const route = (name: string, extra: Record<string, unknown>) => ({
       name,
       match: { pathPrefix: `/${name}/` },
@@ -30,11 +41,17 @@ describe('refusals: galaxy answers permanent refusals 403', () => {
     });
     gw = await startGateway({
       stores: { main: { type: 'date-sharded', root: join(dir.path, 'store') } },
-      routes: [route('galaxy', { refusals: 'galaxy' }), route('tus', {})],
+      routes: [
+        route('galaxy', { refusals: 'galaxy' }),
+        route('tus', {}),
+        proxied('galaxy-prx', { refusals: 'galaxy' }),
+        proxied('tus-prx', {}),
+      ],
     });
   });
   after(async () => {
     await gw?.stop();
+    await tusd?.stop();
     await hooks?.close();
     await dir?.remove();
   });
@@ -50,6 +67,14 @@ describe('refusals: galaxy answers permanent refusals 403', () => {
     const plain = await create('tus', { ...bearer, 'Upload-Length': '2048' });
     assert.equal(plain.status, 413);
     assert.equal(await plain.text(), 'TUSGATE_ERR_SIZE_EXCEEDED: maximum size exceeded\n');
+  });
+
+  test('proxied routes too: an upload over maxSize is 403 with the option, 413 without', async () => {
+    const galaxy = await create('galaxy-prx', { ...bearer, 'Upload-Length': '2048' });
+    assert.equal(galaxy.status, 403);
+    assert.equal(await galaxy.text(), 'TUSGATE_ERR_SIZE_EXCEEDED: maximum size exceeded\n');
+    const plain = await create('tus-prx', { ...bearer, 'Upload-Length': '2048' });
+    assert.equal(plain.status, 413);
   });
 
   test('missing credentials: 403 with the real code, 401 without the option', async () => {

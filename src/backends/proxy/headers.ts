@@ -28,6 +28,11 @@ const replacedOnRequest = new Set([
   'x-http-method-override',
   // The client's tus headers never pass as sent: the gateway writes them from what it parsed.
   ...TUS_REQUEST_HEADERS,
+  // The IETF resumable-upload draft's headers: tusgate parses none of them, so none may steer a
+  // backend started with the experimental protocol on.
+  'upload-complete',
+  'upload-incomplete',
+  'upload-draft-interop-version',
 ]);
 
 /** Framing headers of a request body; dropped when the request goes upstream without one. */

@@ -9,6 +9,7 @@ import type { ProxyBackendConfig } from '../../config/schema/index.ts';
 import { TusgateError } from '../../errors.ts';
 import { ownershipUnavailable } from '../../gateway/affinity/fail-closed.ts';
 import type { Backend, RequestContext } from '../../gateway/context.ts';
+import { refusalFor } from '../../gateway/refusals.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { TUS_VERSION } from '../../tus/constants.ts';
 import { checkMaxSize, combinedMaxSize } from '../../tus/max-size.ts';
@@ -16,6 +17,7 @@ import { isBodiless, type TusRequest } from '../../tus/request.ts';
 import { sendError, toTusgateError } from '../../tus/respond.ts';
 import { readTusResponse } from '../../tus/response.ts';
 import { serializeTusRequestHeaders } from '../../tus/serialize.ts';
+import { isValidUploadId } from '../../tus/upload-url.ts';
 import { BodyLimiter } from './body-limiter.ts';
 import { ForwardHandler, type ForwardOutcome } from './forward-handler.ts';
 import { HeadForwarder } from './head-forwarder.ts';
@@ -94,7 +96,7 @@ export class ProxyBackend implements Backend {
     try {
       checkMaxSize(tus, ctx.route.config.maxSize);
     } catch (error) {
-      sendError(res, toTusgateError(error), ctx.requestId);
+      sendError(res, refusalFor(ctx.route.config, toTusgateError(error)), ctx.requestId);
       return Promise.resolve();
     }
     const withBody = !isBodiless(method) && tus.hasBody;
@@ -111,9 +113,6 @@ export class ProxyBackend implements Backend {
     headers['x-forwarded-host'] = ctx.client.host;
     headers['x-request-id'] = ctx.requestId;
 
-    const body = withBody
-      ? upstreamBody(req, undeclaredBodyLimit(tus, ctx.route.config.maxSize))
-      : null;
     // OPTIONS is asked of the collection: its answer must not depend on the id (see placement).
     const id = method === 'OPTIONS' ? '' : (ctx.uploadId ?? '');
     const path = `${this.mapper.backendBasePath}${id}${ctx.search}`;
@@ -143,7 +142,7 @@ export class ProxyBackend implements Backend {
     const onError = (error: TusgateError) => {
       if (error.status < 500) ctx.log.info({ code: error.code }, error.message);
       else ctx.log.warn({ err: error.cause, backend: this.name }, 'backend request failed');
-      sendError(res, error, ctx.requestId);
+      sendError(res, refusalFor(ctx.route.config, error), ctx.requestId);
     };
     const record = (outcome: ForwardOutcome) => {
       if (outcome.kind === 'backend-error') {
@@ -158,7 +157,8 @@ export class ProxyBackend implements Backend {
         .then(record);
     }
     let releaseBody: (() => void) | undefined;
-    if (body !== null) {
+    if (withBody) {
+      // Before the body is piped anywhere: a refused body is left for the gateway to drain.
       const admission = this.bodies.admit(ctx.client.address);
       if (!admission.admitted) {
         this.refuseBody(res, ctx, admission.reason);
@@ -167,6 +167,9 @@ export class ProxyBackend implements Backend {
       releaseBody = admission.release;
       res.once('close', releaseBody);
     }
+    const body = withBody
+      ? upstreamBody(req, undeclaredBodyLimit(tus, ctx.route.config.maxSize))
+      : null;
     const pool =
       body !== null ? this.bodyPool : method === 'GET' ? this.downloadPool : this.controlPool;
     return new Promise<void>((resolve) => {
@@ -202,8 +205,8 @@ export class ProxyBackend implements Backend {
   }
 
   /**
-   * Refused without reading the body: the answer closes the connection, so the client's unsent
-   * bytes are not read only to be dropped.
+   * Refused before the body is read: after the answer the gateway reads and drops the rest for a
+   * few seconds (gateway/early-answer.ts), so the client reads the 429/503 rather than a reset.
    */
   private refuseBody(
     res: ServerResponse,
@@ -286,7 +289,7 @@ export class ProxyBackend implements Backend {
   /** Deletes an upload this request created at the backend; failures are logged. */
   private async terminateCreated(id: string | undefined, ctx: RequestContext): Promise<void> {
     const log = ctx.log.child({ backend: this.name, uploadId: id });
-    if (id === undefined || !/^[A-Za-z0-9._~-]{1,256}$/.test(id)) {
+    if (id === undefined || !isValidUploadId(id)) {
       log.error('cannot terminate the upload the backend created: its id is unknown');
       return;
     }
