@@ -100,10 +100,7 @@ export class Gateway {
     });
     // A store or ids file that cannot be opened stops the start, not the first upload.
     this.affinityConfig = config.affinity;
-    if (hasProxyBackend(config)) this.affinity();
-    config.routes.forEach((route, index) => {
-      unownedUploadsOf(route.unownedUploads, `routes[${index}].unownedUploads`);
-    });
+    this.openOwnershipSources(config);
     this.runtime = this.buildRuntime(config, buildAuthenticators(config));
 
     const gateway = this;
@@ -227,6 +224,8 @@ export class Gateway {
     let stores: StoreSet;
     let next: Runtime;
     try {
+      // As at start: an ids file or an owner table that cannot be opened refuses the config.
+      this.openOwnershipSources(config);
       stores = this.stores.prepare(config.stores);
       const authenticators = buildAuthenticators(config);
       next = this.buildRuntime(config, authenticators, stores);
@@ -263,6 +262,14 @@ export class Gateway {
       return false;
     }
     return this.reload(config, file);
+  }
+
+  /** Opens the owner table when a route proxies, and reads every route's pre-tusgate ids file. */
+  private openOwnershipSources(config: Config): void {
+    if (hasProxyBackend(config)) this.affinity();
+    config.routes.forEach((route, index) => {
+      unownedUploadsOf(route.unownedUploads, `routes[${index}].unownedUploads`);
+    });
   }
 
   private refuseReload(error: unknown, file: string | undefined): void {
