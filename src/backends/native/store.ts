@@ -33,6 +33,13 @@ export interface StoredUpload {
 }
 
 /**
+ * Roots this process has seen exist, by absolute path. Kept per process rather than per store
+ * object: a reload rebuilds the store of a changed config, and must not forget that the root's
+ * absence is a vanished volume, not a fresh install.
+ */
+const rootsSeen = new Set<string>();
+
+/**
  * The date-sharded store: `<root>/<layout>/<id>` holds an upload's bytes, `<id>.info` its
  * tusd-format info. The folder comes from the id's UUIDv7 timestamp, so finding an upload is
  * computing a path. Only ids that pass `isNativeUploadId` ever become paths.
@@ -49,8 +56,14 @@ export class DateShardedStore {
   readonly cleanupInterval: number;
   /** Date folders this process has made or found: creating an upload there needs no `mkdir`. */
   readonly #knownFolders = new Set<string>();
-  /** The root has existed while this store was in use: from now on its absence is a fault. */
-  #rootSeen = false;
+  /** The root has existed while this process used it: from now on its absence is a fault. */
+  get #rootSeen(): boolean {
+    return rootsSeen.has(this.root);
+  }
+
+  set #rootSeen(seen: boolean) {
+    if (seen) rootsSeen.add(this.root);
+  }
 
   constructor(name: string, config: StoreConfig) {
     this.name = name;
@@ -213,6 +226,8 @@ export class DateShardedStore {
     const paths = this.pathsFor(id);
     await unlinkIfPresent(paths.info);
     await unlinkIfPresent(paths.data);
+    // A partial upload's list of the finals waiting for it (native/assemble.ts).
+    await unlinkIfPresent(`${paths.data}.finals`);
   }
 
   /**

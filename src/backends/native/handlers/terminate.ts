@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '../../../gateway/context.ts';
+import { hookRefusalFor } from '../../../gateway/refusals.ts';
 import { TUS_VERSION } from '../../../tus/constants.ts';
 import { hookRequest, hookUpload, type NativeEnvironment } from '../environment.ts';
 import { isFinished, loadUpload, withUploadLock } from '../upload-access.ts';
@@ -19,7 +20,7 @@ export async function handleTerminate(
     if (env.hooks.wants('pre-terminate')) {
       const answer = await env.hooks.pre('pre-terminate', upload, hookRequest(req, ctx));
       if (answer.RejectTermination) {
-        sendHookRejection(res, answer);
+        sendHookRejection(res, hookRefusalFor(ctx.route.config, answer));
         return;
       }
     }
