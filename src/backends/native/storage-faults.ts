@@ -1,5 +1,5 @@
 import { TusgateError } from '../../errors.ts';
-import { toTusgateError } from '../../gateway/respond.ts';
+import { toTusgateError } from '../../tus/respond.ts';
 import type { DateShardedStore } from './store.ts';
 
 /** Seconds a client is asked to wait when the store is read-only or gone: an operator must act. */

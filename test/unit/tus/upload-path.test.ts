@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isValidUploadId, parseUploadPath } from '../../../src/gateway/upload-path.ts';
+import { isValidUploadId, parseUploadPath } from '../../../src/tus/upload-url.ts';
 
 test('ids of tusd, rustus and native pass', () => {
   for (const id of [
