@@ -316,7 +316,9 @@ test("a post-receive hook's StopUpload ends the request and terminates the uploa
   assert.equal(res.statusCode, 400);
   assert.equal(res.body, 'TUSGATE_ERR_UPLOAD_STOPPED: no more\n');
   assert.equal(res.headers['x-why'], 'quota');
-  assert.equal(res.headers.connection, 'close');
+  // No `Connection: close`: the gateway reads and drops the rest of the body after the answer, so
+  // a client still sending reads the answer instead of a reset (gateway/early-answer.ts).
+  assert.equal(res.headers.connection, undefined);
   assert.equal(await exists(native.dataPath(id)), false);
   assert.equal(await exists(native.infoPath(id)), false);
   const head = await native.send({ method: 'HEAD', id });
