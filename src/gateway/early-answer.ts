@@ -17,5 +17,9 @@ export function drainAfterAnswer(req: IncomingMessage): void {
   const settle = () => clearTimeout(cut);
   req.once('end', settle);
   req.once('close', settle);
+  // Nothing consumes the body once the answer is out: a pipe still attached (the proxy's upstream
+  // body, whose request is over) would pause it again at its first full buffer, and the rest
+  // would sit unread until the cut, taking the next request on the connection down with it.
+  req.unpipe();
   req.resume();
 }
