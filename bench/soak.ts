@@ -20,7 +20,8 @@ const octets = { 'Content-Type': 'application/offset+octet-stream' };
 const block = Buffer.alloc(256 * 1024, 0x42);
 
 interface Answer {
-  status: number;
+  /** The HTTP status, or the client-side error code when no answer came. */
+  status: number | string;
   headers: Record<string, string | string[] | undefined>;
 }
 
@@ -73,11 +74,15 @@ class Traffic {
     answer: Promise<Answer | 'aborted'>,
     ...statuses: number[]
   ): Promise<Answer | 'aborted'> {
-    const got = await answer.catch(() => ({ status: -1, headers: {} }));
+    const got = await answer.catch((error: NodeJS.ErrnoException) => ({
+      status: error.code ?? 'error',
+      headers: {},
+    }));
     if (got === 'aborted') return got;
     this.count(what);
-    if (!statuses.includes(got.status)) this.count(`${what} → ${got.status}`, this.unexpected);
-    else if (got.status !== statuses[0]) this.count(`${what} → ${got.status}`);
+    if (typeof got.status !== 'number' || !statuses.includes(got.status)) {
+      this.count(`${what} → ${got.status}`, this.unexpected);
+    } else if (got.status !== statuses[0]) this.count(`${what} → ${got.status}`);
     return got;
   }
 
@@ -92,7 +97,8 @@ class Traffic {
   }
 
   async head(url: string): Promise<number> {
-    const answer = await this.expect('HEAD', send(this.#agent, url, 'HEAD', tus), 200);
+    const route = url.includes('/legacy/') ? 'proxied' : 'native';
+    const answer = await this.expect(`HEAD ${route}`, send(this.#agent, url, 'HEAD', tus), 200);
     if (answer === 'aborted') return 0;
     return Number(answer.headers['upload-offset'] ?? 0);
   }
