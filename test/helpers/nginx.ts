@@ -50,26 +50,10 @@ export async function startNginx(
   upstreamPort: number,
   options: { location?: string; extraProxyLines?: string } = {},
 ): Promise<RunningNginx> {
-  const binary = nginxBinary();
-  if (!binary)
-    throw new Error(
-      'nginx is not installed (apt-get install nginx-light; the npm test setup does)',
-    );
   const port = await freePort();
-  await mkdir(join(dir, 'logs'), { recursive: true });
-  const conf = join(dir, 'nginx.conf');
-  await writeFile(
-    conf,
-    `user root;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  upstream backend { server 127.0.0.1:${upstreamPort}; keepalive 128; }
+  const nginx = await startNginxWithConfig(
+    dir,
+    `  upstream backend { server 127.0.0.1:${upstreamPort}; keepalive 128; }
   server {
     listen 127.0.0.1:${port};
     location ${options.location ?? '/'} {
@@ -77,21 +61,10 @@ http {
       ${(await shippedProxyDirectives()).join('\n      ')}
       ${options.extraProxyLines ?? ''}
     }
-  }
-}
-`,
+  }`,
+    port,
   );
-  const child: ChildProcess = spawn(binary, ['-p', dir, '-c', conf, '-g', 'daemon off;'], {
-    stdio: 'ignore',
-  });
-  await waitForPort(port);
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-  };
-  return { name: 'nginx', port, endpoint: `http://127.0.0.1:${port}/files/`, pid: child.pid, stop };
+  return { ...nginx, endpoint: `http://127.0.0.1:${port}/files/` };
 }
 
 /**
@@ -116,7 +89,7 @@ export async function startNginxWithConfig(
 worker_processes 1;
 pid ${dir}/nginx.pid;
 error_log ${dir}/logs/error.log warn;
-events { worker_connections 1024; }
+events { worker_connections 4096; }
 http {
   access_log off;
   client_body_temp_path ${dir}/body;
