@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { access, readFile, rename, utimes, writeFile } from 'node:fs/promises';
+import { readFile, rename, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -9,7 +9,7 @@ import { handoffSweptMarker } from '../../../src/backends/native/cleanup.ts';
 import { DateShardedStore } from '../../../src/backends/native/store.ts';
 import { newUploadId } from '../../../src/backends/native/upload-id.ts';
 import { validateConfig } from '../../../src/config/load.ts';
-import { tempDir } from '../../helpers/files.ts';
+import { exists, tempDir } from '../../helpers/files.ts';
 import { cliEntry, nodeBinary, startGateway } from '../../helpers/gateway.ts';
 import { metricValue, scrape } from '../../helpers/metrics.ts';
 import { type NativeGateway, nativeConfig, startNativeGateway } from '../../helpers/native.ts';
@@ -18,13 +18,6 @@ const run = promisify(execFile);
 const tus = { 'Tus-Resumable': '1.0.0' };
 const octets = { ...tus, 'Content-Type': 'application/offset+octet-stream' };
 const day = 86_400_000;
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
 
 describe('native hand-off folder: DELETE removes the link', () => {
   let gw: NativeGateway;

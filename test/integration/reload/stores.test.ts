@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { access, mkdir, symlink } from 'node:fs/promises';
+import { mkdir, symlink } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
@@ -7,7 +7,7 @@ import { DateShardedStore } from '../../../src/backends/native/store.ts';
 import { newUploadId } from '../../../src/backends/native/upload-id.ts';
 import { validateConfig } from '../../../src/config/load.ts';
 import type { Config } from '../../../src/config/schema/index.ts';
-import { tempDir } from '../../helpers/files.ts';
+import { exists, tempDir } from '../../helpers/files.ts';
 import { type RunningGateway, startGateway, withFreePorts } from '../../helpers/gateway.ts';
 import { eventually } from '../../helpers/hook-receiver.ts';
 import { metricValue, scrape } from '../../helpers/metrics.ts';
@@ -36,13 +36,6 @@ async function eventuallyAsync(check: () => Promise<boolean>, timeoutMs = 15_000
   }
 }
 const configOf = (raw: Record<string, unknown>): Config => validateConfig(withFreePorts(raw));
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
 
 /**
  * An upload made two days ago (a back-dated id): expired for a one-hour TTL. Returns its info

@@ -1,24 +1,17 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { stringify } from 'yaml';
 import { cleanupStore } from '../../../src/backends/native/cleanup.ts';
 import { DateShardedStore } from '../../../src/backends/native/store.ts';
 import { newUploadId } from '../../../src/backends/native/upload-id.ts';
-import { tempDir } from '../../helpers/files.ts';
+import { exists, tempDir } from '../../helpers/files.ts';
 import { cliEntry, nodeBinary } from '../../helpers/gateway.ts';
 
 const day = 86_400_000;
 const now = Date.UTC(2026, 10, 25, 12, 0, 0);
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
 
 describe('cleanup of a date-sharded store', () => {
   let dir: { path: string; remove: () => Promise<void> };

@@ -1,22 +1,15 @@
 import assert from 'node:assert/strict';
-import { access, copyFile, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { cleanupStore, handoffSweptMarker } from '../../../src/backends/native/cleanup.ts';
 import { DateShardedStore } from '../../../src/backends/native/store.ts';
 import { newUploadId } from '../../../src/backends/native/upload-id.ts';
 import { validateConfig } from '../../../src/config/load.ts';
-import { tempDir } from '../../helpers/files.ts';
+import { exists, tempDir } from '../../helpers/files.ts';
 
 const day = 86_400_000;
 const now = Date.UTC(2026, 10, 25, 12, 0, 0);
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
 
 describe('hand-off links in cleanup', () => {
   let dir: { path: string; remove: () => Promise<void> };
