@@ -14,7 +14,7 @@ sh scripts/ensure-packages.sh \
   redis-server=redis-server \
   rabbitmq-server=rabbitmq-server || failed=yes
 
-if [ ! -x .cache/bin/tusd ] && ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
+if [ ! -x "${TUSGATE_TOOL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tusgate}/tusd-v2.10.0/tusd" ] && ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
   echo "ensure-test-deps: Go is missing; it builds tusd, which the tests run against." >&2
   echo "ensure-test-deps: install Go 1.25 or newer from https://go.dev/dl/ (Debian's golang-go is too old)" >&2
   failed=yes
