@@ -96,6 +96,20 @@ export function errorBody(code: ErrorCode, message: string = errorCatalogue[code
   return `${code}: ${message}\n`;
 }
 
+/** Seconds a client is asked to wait when owners cannot be read or written. */
+export const ownershipRetryAfterSeconds = 5;
+
+/** The 503 for every request whose owner cannot be recorded or looked up (fail closed). */
+export function ownershipUnavailable(cause: unknown): TusgateError {
+  if (cause instanceof TusgateError && cause.code === 'TUSGATE_ERR_OWNERSHIP_UNAVAILABLE') {
+    return cause;
+  }
+  return new TusgateError('TUSGATE_ERR_OWNERSHIP_UNAVAILABLE', {
+    cause,
+    headers: { 'Retry-After': String(ownershipRetryAfterSeconds) },
+  });
+}
+
 export function isTusgateError(value: unknown): value is TusgateError {
   return value instanceof TusgateError;
 }

@@ -7,6 +7,7 @@ import {
   StoreRegistry,
   type StoreSet,
 } from '../backends/native/store-registry.ts';
+import type { Backend } from '../backends/types.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { Config } from '../config/schema/index.ts';
 import { configSecrets } from '../config/secrets.ts';
@@ -23,7 +24,6 @@ import { unownedUploadsOf } from './affinity/unowned-uploads.ts';
 import { createAuthenticator } from './auth/index.ts';
 import type { Authenticator } from './auth/types.ts';
 import { CanaryController } from './canary/canary.ts';
-import type { Backend } from './context.ts';
 import { createCorsPolicy } from './cors.ts';
 import { drainAfterAnswer } from './early-answer.ts';
 import { createPipeline, type RuntimeState } from './pipeline.ts';

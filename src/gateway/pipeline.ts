@@ -1,20 +1,25 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { Backend } from '../backends/types.ts';
 import { TusgateError } from '../errors.ts';
 import { hookRequest, hookUploadFromRequest } from '../hooks/payload.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { ErrorReporter } from '../observability/sentry.ts';
+import { refusalFor } from '../refusals.ts';
 import { TUS_METHODS } from '../tus/constants.ts';
 import { checkTusResumable } from '../tus/headers/tus-resumable.ts';
 import { effectiveMethod, isTusMethod, parseTusRequest } from '../tus/request.ts';
 import { sendError, toTusgateError } from '../tus/respond.ts';
 import { parseUploadPath } from '../tus/upload-url.ts';
 import { AuthFailure } from './auth/types.ts';
-import type { Backend, RequestContext } from './context.ts';
 import { clientInfo } from './forwarded.ts';
-import { refusalFor } from './refusals.ts';
 import { requestIdFor } from './request-id.ts';
-import { type CompiledRoute, matchRoute, splitTarget } from './routing.ts';
+import {
+  type CompiledRoute,
+  type GatewayRequestContext,
+  matchRoute,
+  splitTarget,
+} from './routing.ts';
 
 const allowHeader = TUS_METHODS.join(', ');
 
@@ -33,13 +38,13 @@ export interface PipelineDeps {
   selectBackend: (
     route: CompiledRoute,
     req: IncomingMessage,
-    ctx: RequestContext,
+    ctx: GatewayRequestContext,
   ) => Promise<Backend>;
   /**
    * Called when a proxied backend created an upload; the client sees the 201 once the returned
    * promise settles, so the affinity entry exists before the client's next request can arrive.
    */
-  onCreated?: (ctx: RequestContext, backend: Backend, id: string) => Promise<void>;
+  onCreated?: (ctx: GatewayRequestContext, backend: Backend, id: string) => Promise<void>;
 }
 
 /**
@@ -69,7 +74,7 @@ export function createPipeline(deps: PipelineDeps) {
     const { path, search } = splitTarget(req.url ?? '/');
     const client = clientInfo(req, state.trustedProxies);
     const log = deps.log.child({ requestId });
-    let ctx: RequestContext | undefined;
+    let ctx: GatewayRequestContext | undefined;
     let errorCode: string | undefined;
     let authReason: string | undefined;
     let principal: string | null = null;
@@ -229,7 +234,11 @@ export function createPipeline(deps: PipelineDeps) {
  * What tusgate saw a legacy backend do, for hook sinks with `observeLegacy` (the legacy server
  * runs its own hooks; these are marked `"Observed": true`).
  */
-function emitObservedHooks(req: IncomingMessage, ctx: RequestContext, backend: Backend): void {
+function emitObservedHooks(
+  req: IncomingMessage,
+  ctx: GatewayRequestContext,
+  backend: Backend,
+): void {
   const hooks = ctx.route.hooks;
   const { created, finished, terminated } = ctx.lifecycle;
   if (!created && !finished && !terminated) return;

@@ -1,9 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import { TusgateError } from '../errors.ts';
+import type { Backend, RequestContext } from '../backends/types.ts';
+import { ownershipUnavailable, TusgateError } from '../errors.ts';
 import type { AffinityEntry, AffinityStore } from './affinity/affinity-store.ts';
-import { ownershipUnavailable } from './affinity/fail-closed.ts';
 import { unownedUploadsOf } from './affinity/unowned-uploads.ts';
-import type { Backend, RequestContext } from './context.ts';
 import type { CompiledRoute } from './routing.ts';
 
 export interface PlacementDeps {

@@ -1,5 +1,4 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { processBodyBudget } from '../backends/native/body-budget.ts';
 
 /** 1 ms … ~5.8 h: HEADs and hours-long PATCHes land in distinct buckets. */
 const durationBuckets = [
@@ -200,14 +199,22 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Read at each scrape; the native backend installs its body budget here (readBodyBuffered). */
+  #bodyBuffered: () => number = () => 0;
+
   readonly nativeBodyBuffered = new Gauge({
     name: 'tusgate_native_body_buffered_bytes',
     help: 'Upload bytes the native backend has received and not yet written to disk.',
     registers: [this.registry],
-    collect() {
-      this.set(processBodyBudget.held);
+    collect: () => {
+      this.nativeBodyBuffered.set(this.#bodyBuffered());
     },
   });
+
+  /** Where tusgate_native_body_buffered_bytes reads its value (kept below the backends). */
+  readBodyBuffered(read: () => number): void {
+    this.#bodyBuffered = read;
+  }
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) {

@@ -3,7 +3,7 @@ import { appendFile, open, readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { TusgateError } from '../../errors.ts';
-import type { RequestContext } from '../../gateway/context.ts';
+import type { RequestContext } from '../types.ts';
 import type { NativeEnvironment } from './environment.ts';
 import { finishUpload } from './finish.ts';
 import type { UploadInfo } from './info.ts';

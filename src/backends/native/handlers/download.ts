@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import type { RequestContext } from '../../../gateway/context.ts';
 import { TUS_VERSION } from '../../../tus/constants.ts';
+import type { RequestContext } from '../../types.ts';
 import { assembleFinal } from '../assemble.ts';
 import type { NativeEnvironment } from '../environment.ts';
 import { isFinished, loadUpload } from '../upload-access.ts';
