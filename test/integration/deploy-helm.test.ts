@@ -72,6 +72,7 @@ async function checkRendered(manifests: Manifest[], dir: string, label: string) 
   // Non-root, read-only root file system, no privilege escalation, requests set.
   assert.equal(pod.securityContext.runAsNonRoot, true);
   assert.ok(pod.securityContext.runAsUser > 0);
+  assert.equal(pod.automountServiceAccountToken, false);
   assert.equal(container.securityContext.readOnlyRootFilesystem, true);
   assert.equal(container.securityContext.allowPrivilegeEscalation, false);
   assert.deepEqual(container.securityContext.capabilities.drop, ['ALL']);
