@@ -169,6 +169,11 @@ describe('Helm chart deploy/helm/tusgate (helm v4)', () => {
     const { deployment, volumes, secret } = await checkRendered(manifests, dir.path, 'default');
     assert.equal(deployment.spec.replicas, 1);
     assert.equal(deployment.spec.strategy.type, 'Recreate');
+    // The defaults docs/deployment.md states.
+    assert.deepEqual(deployment.spec.template.spec.containers[0].resources, {
+      requests: { cpu: '250m', memory: '256Mi' },
+      limits: { memory: '1Gi' },
+    });
     const claim = only(manifests, 'PersistentVolumeClaim');
     assert.deepEqual(volumes.get('data')?.persistentVolumeClaim, {
       claimName: claim.metadata.name,
