@@ -1,5 +1,4 @@
-import { cleanupStore } from '../backends/native/cleanup.ts';
-import { DateShardedStore } from '../backends/native/store.ts';
+import { createStore } from '../backends/native/create-store.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { ConfigError } from '../errors.ts';
 import { createLogger } from '../observability/logger.ts';
@@ -23,13 +22,13 @@ export async function cleanupCommand(file: string, dryRun: boolean): Promise<num
   const log = createLogger(config.logging);
   let failed = false;
   for (const [name, storeConfig] of Object.entries(config.stores)) {
-    const store = new DateShardedStore(name, storeConfig);
+    const store = createStore(name, storeConfig);
     if (store.expiresAfter === undefined) {
       log.info({ store: name }, 'cleanup: store has no expiresAfter, nothing to expire');
       continue;
     }
     try {
-      const report = await cleanupStore(store, { dryRun });
+      const report = await store.expire({ dryRun });
       log.info(
         {
           store: name,

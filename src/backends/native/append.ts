@@ -1,4 +1,3 @@
-import { type FileHandle, open } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { TusgateError } from '../../errors.ts';
 import type { HookResponse } from '../../hooks/types.ts';
@@ -7,8 +6,8 @@ import { writeBody } from './body-writer.ts';
 import { checksumMatches, type ExpectedChecksum } from './checksum.ts';
 import { hookRequest, hookUpload, type NativeEnvironment } from './environment.ts';
 import { finishUpload } from './finish.ts';
-import type { StoredUpload } from './store.ts';
 import { isFinished } from './upload-access.ts';
+import type { AppendHandle, StoredUpload } from './upload-store.ts';
 
 export interface AppendResult {
   offset: number;
@@ -36,7 +35,9 @@ export async function appendBody(
   const { info } = upload;
   const start = upload.offset;
   const ceiling = info.SizeIsDeferred ? (env.maxSize ?? Number.MAX_SAFE_INTEGER) : info.Size;
-  const handle = await open(info.Storage.Path, 'r+');
+  // Revocable: the body may be refused after its last byte (a checksum; no length to check first).
+  const revocable = checksum !== undefined || ctx.tus.contentLength === undefined;
+  const handle = await env.store.openAppend(info, { revocable });
   let lastProgress = env.now();
   const wantsProgress = env.hooks.wants('post-receive');
   const stop = new AbortController();
@@ -121,7 +122,7 @@ export function isRefusedBody(error: unknown): boolean {
 async function cutBack(
   env: NativeEnvironment,
   ctx: RequestContext,
-  handle: FileHandle,
+  handle: AppendHandle,
   uploadId: string,
   offset: number,
 ): Promise<void> {

@@ -1,14 +1,11 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { appendFile, open, readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import { TusgateError } from '../../errors.ts';
 import type { RequestContext } from '../types.ts';
 import type { NativeEnvironment } from './environment.ts';
 import { finishUpload } from './finish.ts';
 import type { UploadInfo } from './info.ts';
-import type { StoredUpload } from './store.ts';
 import { isFinished, loadUpload } from './upload-access.ts';
+import type { StoredUpload } from './upload-store.ts';
 
 /**
  * Final uploads (concatenation, concatenation-unfinished). A final upload may name partial uploads
@@ -45,23 +42,13 @@ export async function inspectPartials(
   return { size, finished };
 }
 
-/** Writes the partials' bytes one after the other into the final upload's data file. */
+/** Writes the partials' bytes one after the other as the final upload's bytes. */
 export async function concatenate(
   env: NativeEnvironment,
   final: UploadInfo,
   ids: readonly string[],
 ): Promise<void> {
-  let position = 0;
-  for (const id of ids) {
-    const source = env.store.pathsFor(id).data;
-    const sink = createWriteStream(final.Storage.Path, { flags: 'r+', start: position });
-    await pipeline(createReadStream(source), sink);
-    position += sink.bytesWritten;
-  }
-  if (env.syncOnFinish) {
-    const handle = await open(final.Storage.Path, 'r');
-    await handle.datasync().finally(() => handle.close());
-  }
+  await env.store.concatenate(final, ids, env.syncOnFinish);
 }
 
 /**
@@ -78,7 +65,7 @@ export async function awaitPartials(
   for (const id of new Set(final.PartialUploads ?? [])) {
     const partial = await env.store.load(id);
     if (partial && !isFinished(partial.info, partial.offset)) {
-      await appendFile(finalsFile(env, id), `${final.ID}\n`);
+      await env.store.addWaitingFinal(id, final.ID);
     }
   }
   await assembleFinal(env, req, ctx, final.ID, env.lockTimeout);
@@ -91,17 +78,14 @@ export async function assembleFinalsOf(
   ctx: RequestContext,
   partialId: string,
 ): Promise<void> {
-  let text: string;
+  let finals: string[];
   try {
-    text = await readFile(finalsFile(env, partialId), 'utf8');
+    finals = await env.store.waitingFinals(partialId);
   } catch (error) {
-    // No file: no final waits for this partial (the usual case).
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      ctx.log.warn({ err: error, uploadId: partialId }, 'cannot read the finals of a partial');
-    }
+    ctx.log.warn({ err: error, uploadId: partialId }, 'cannot read the finals of a partial');
     return;
   }
-  for (const finalId of new Set(text.split('\n').filter(Boolean))) {
+  for (const finalId of finals) {
     try {
       await assembleFinal(env, req, ctx, finalId, env.lockTimeout);
     } catch (error) {
@@ -155,8 +139,4 @@ export async function assembleFinal(
   } finally {
     release();
   }
-}
-
-function finalsFile(env: NativeEnvironment, partialId: string): string {
-  return `${env.store.pathsFor(partialId).data}.finals`;
 }

@@ -1,6 +1,6 @@
-import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { type BodyBudget, processBodyBudget } from './body-budget.ts';
+import type { AppendHandle } from './upload-store.ts';
 
 /**
  * While a write is in flight, at most this much more is received before the socket pauses. With
@@ -51,7 +51,7 @@ export interface BodyWriteOptions {
  */
 export function writeBody(
   source: Readable,
-  handle: FileHandle,
+  handle: Pick<AppendHandle, 'writev'>,
   options: BodyWriteOptions,
 ): Promise<BodyWriteResult> {
   return new Promise((resolve, reject) => {
@@ -205,7 +205,11 @@ function releaseChunks(chunks: Buffer[]): void {
   }
 }
 
-async function writeAll(handle: FileHandle, buffers: Buffer[], position: number): Promise<void> {
+async function writeAll(
+  handle: Pick<AppendHandle, 'writev'>,
+  buffers: Buffer[],
+  position: number,
+): Promise<void> {
   const total = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
   const { bytesWritten } = await handle.writev(buffers, position);
   if (bytesWritten < total) {

@@ -2,13 +2,13 @@ import type { Logger } from 'pino';
 import type { HookRunner } from '../../hooks/types.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { UploadLocker } from './locker.ts';
-import type { DateShardedStore } from './store.ts';
+import type { UploadStore } from './upload-store.ts';
 
 /** Everything the native protocol handlers share: one per backend instance. */
 export interface NativeEnvironment {
   readonly backendName: string;
   readonly routeName: string;
-  readonly store: DateShardedStore;
+  readonly store: UploadStore;
   readonly locker: UploadLocker;
   readonly hooks: HookRunner;
   readonly metrics: Metrics;

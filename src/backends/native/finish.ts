@@ -1,9 +1,9 @@
-import type { FileHandle } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import type { RequestContext } from '../types.ts';
 import { assembleFinalsOf } from './assemble.ts';
 import { hookRequest, hookUpload, type NativeEnvironment } from './environment.ts';
 import type { UploadInfo } from './info.ts';
+import type { AppendHandle } from './upload-store.ts';
 
 /**
  * An upload reached its size: make its bytes durable, hand them to Galaxy's flat folder (partial
@@ -15,9 +15,10 @@ export async function finishUpload(
   req: IncomingMessage,
   ctx: RequestContext,
   info: UploadInfo,
-  handle?: FileHandle,
+  handle?: AppendHandle,
 ): Promise<void> {
   if (env.syncOnFinish && handle) await handle.datasync();
+  await env.store.finish(info, handle);
   if (!info.IsPartial) await env.store.handOff(info.ID);
   info.Offset = info.Size;
   await env.store.saveInfo(info);

@@ -28,10 +28,17 @@ export interface UploadInfo {
   IsPartial: boolean;
   IsFinal: boolean;
   PartialUploads: string[] | null;
-  Storage: { Type: 'filestore'; Path: string; InfoPath: string };
+  /** Where the bytes are: tusd's `filestore` (Path, InfoPath) or `s3store` (Bucket, Key) fields. */
+  Storage: UploadStorage;
   /** Who created the upload (auth principal), or null on routes without auth. */
   Principal?: string | null;
 }
+
+/**
+ * tusd's Storage fields: `filestore` has Path and InfoPath, `s3store` Bucket and Key (and
+ * tusgate's MultipartUpload: the S3 multipart upload the bytes go to until it is complete).
+ */
+export type UploadStorage = { Type: 'filestore' | 's3store' } & Record<string, string>;
 
 export async function readInfo(path: string): Promise<UploadInfo | null> {
   let text: string;

@@ -1,7 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, unlink } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { join } from 'node:path';
 import { type ErrorCode, TusgateError } from '../../errors.ts';
 import { refusalFor } from '../../refusals.ts';
 import { sendError } from '../../tus/respond.ts';
@@ -84,27 +81,12 @@ export class NativeBackend implements Backend {
     }
   }
 
-  /**
-   * Ready when the store root (and the hand-off folder) exist and a file can be created and removed
-   * in each: `access(W_OK)` says yes on a read-only mount. A root that vanished is not recreated
-   * (see `DateShardedStore.ensureRoot`).
-   */
+  /** Ready when the store can be written (see each store's `ensureReady`). */
   async checkReady(): Promise<void> {
     const { store, log } = this.#env;
-    try {
-      if (await store.ensureRoot()) {
-        log.warn({ store: store.name, root: store.root }, 'created the missing store root');
-      }
-    } catch (error) {
-      if (!(error instanceof TusgateError)) throw error;
-      throw new Error(`store root ${store.root} has vanished (unmounted or deleted?)`, {
-        cause: error,
-      });
-    }
-    await probeWritable(store.root);
-    if (store.handoffDir !== undefined) {
-      await mkdir(store.handoffDir, { recursive: true });
-      await probeWritable(store.handoffDir);
+    const { createdRoot } = await store.ensureReady();
+    if (createdRoot) {
+      log.warn({ store: store.name, root: store.location }, 'created the missing store root');
     }
   }
 
@@ -115,17 +97,6 @@ const storageFaultKinds: Partial<Record<ErrorCode, string>> = {
   TUSGATE_ERR_STORAGE_FULL: 'storage_full',
   TUSGATE_ERR_STORAGE_UNAVAILABLE: 'storage_unavailable',
 };
-
-async function probeWritable(dir: string): Promise<void> {
-  const probe = join(dir, `.tusgate-ready-${randomBytes(6).toString('hex')}`);
-  try {
-    await (await open(probe, 'wx')).close();
-    await unlink(probe);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new Error(`cannot create a file in ${dir} (${code})`, { cause: error });
-  }
-}
 
 function requireId(id: string | null): string {
   if (id === null) throw methodNotAllowed('OPTIONS, POST');

@@ -1,6 +1,6 @@
 import { TusgateError } from '../../errors.ts';
 import { toTusgateError } from '../../tus/respond.ts';
-import type { DateShardedStore } from './store.ts';
+import type { UploadStore } from './upload-store.ts';
 
 /** Seconds a client is asked to wait when the store is read-only or gone: an operator must act. */
 export const storageRetryAfterSeconds = 30;
@@ -41,7 +41,7 @@ export async function storageFault(
 }
 
 /** Any failure as the answer the client gets: file-system faults of the store become 507/503. */
-export async function nativeError(store: DateShardedStore, error: unknown): Promise<TusgateError> {
+export async function nativeError(store: UploadStore, error: unknown): Promise<TusgateError> {
   if (error instanceof TusgateError) return error;
   return (await store.storageFault(error)) ?? toTusgateError(error);
 }

@@ -1,10 +1,9 @@
-import { realpathSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { StoreConfig } from '../../config/schema/index.ts';
-import { type CleanupReport, cleanupStore } from './cleanup.ts';
+import type { CleanupReport } from './cleanup.ts';
+import { createStore, storeIdentity } from './create-store.ts';
 import { UploadLocker } from './locker.ts';
-import { DateShardedStore } from './store.ts';
+import type { UploadStore } from './upload-store.ts';
 
 /** Told about every scheduled cleanup run: its report, or the error that stopped it. */
 export type CleanupListener = (
@@ -15,7 +14,7 @@ export type CleanupListener = (
 ) => void;
 
 export interface StoreRuntime {
-  readonly store: DateShardedStore;
+  readonly store: UploadStore;
   /** Shared by every backend on this store's files: one writer per upload, whatever route or
    * config generation it came by. */
   readonly locker: UploadLocker;
@@ -109,8 +108,8 @@ export class StoreRegistry implements StoreLookup {
         entries.set(name, current);
         continue;
       }
-      const store = new DateShardedStore(name, config, this.#rootsSeen);
-      const realRoot = realPathOf(store.root);
+      const store = createStore(name, config, this.#rootsSeen);
+      const realRoot = storeIdentity(store);
       entries.set(name, {
         store,
         locker: lockerFor(realRoot),
@@ -173,14 +172,14 @@ export class StoreRegistry implements StoreLookup {
 
   async #cleanup(entry: StoreEntry): Promise<void> {
     const { store, locker } = entry;
-    const busyFolders = new Set([...locker.heldIds()].map((id) => store.pathsFor(id).folder));
+    const busyFolders = new Set([...locker.heldIds()].map((id) => store.folderOf(id)));
     try {
-      const report = await cleanupStore(store, { busyFolders, signal: entry.retired.signal });
-      this.#onCleanup?.(store.name, report, store.root);
+      const report = await store.expire({ busyFolders, signal: entry.retired.signal });
+      this.#onCleanup?.(store.name, report, store.location);
       this.#log.info(
         {
           store: store.name,
-          root: store.root,
+          root: store.location,
           removedFolders: report.removedFolders,
           removedFiles: report.removedFiles,
           removedUploads: report.removedUploads,
@@ -191,8 +190,8 @@ export class StoreRegistry implements StoreLookup {
       );
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
-      this.#onCleanup?.(store.name, failure, store.root);
-      this.#log.error({ err: error, store: store.name, root: store.root }, 'cleanup failed');
+      this.#onCleanup?.(store.name, failure, store.location);
+      this.#log.error({ err: error, store: store.name, root: store.location }, 'cleanup failed');
     }
   }
 
@@ -202,19 +201,5 @@ export class StoreRegistry implements StoreLookup {
       clearInterval(entry.timer);
       entry.timer = undefined;
     }
-  }
-}
-
-/**
- * The path with symlinks resolved; for a root not made yet, its nearest existing parent's real
- * path with the rest appended. An unreadable path is taken as written.
- */
-function realPathOf(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch (error) {
-    const parent = dirname(path);
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || parent === path) return path;
-    return join(realPathOf(parent), basename(path));
   }
 }

@@ -1,23 +1,39 @@
+import { randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { constants } from 'node:fs';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
 import {
+  appendFile,
   copyFile,
   type FileHandle,
   link,
   lstat,
   mkdir,
   open,
+  readFile,
   rename,
   stat,
   unlink,
   utimes,
 } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { StoreConfig } from '../../config/schema/index.ts';
+import { TusgateError } from '../../errors.ts';
+import { type CleanupOptions, type CleanupReport, cleanupStore } from './cleanup.ts';
 import { readInfo, type UploadInfo, writeInfo } from './info.ts';
 import { compileLayout, type Layout } from './layout.ts';
 import { storageFault, storageUnavailable } from './storage-faults.ts';
 import { isNativeUploadId, uploadIdTimestamp } from './upload-id.ts';
+import type {
+  AppendHandle,
+  NewUploadFields,
+  StoreCapabilities,
+  StoredUpload,
+  UploadStore,
+} from './upload-store.ts';
+
+export type { StoredUpload } from './upload-store.ts';
 
 export interface UploadPaths {
   /** The date folder, relative to the root (e.g. `2026/11/25`). */
@@ -26,18 +42,14 @@ export interface UploadPaths {
   info: string;
 }
 
-export interface StoredUpload {
-  info: UploadInfo;
-  /** Bytes on disk: the true offset. */
-  offset: number;
-}
-
 /**
  * The date-sharded store: `<root>/<layout>/<id>` holds an upload's bytes, `<id>.info` its
  * tusd-format info. The folder comes from the id's UUIDv7 timestamp, so finding an upload is
  * computing a path. Only ids that pass `isNativeUploadId` ever become paths.
  */
-export class DateShardedStore {
+export class DateShardedStore implements UploadStore {
+  readonly type = 'date-sharded';
+  readonly capabilities: StoreCapabilities = { handOff: true, readUnfinished: true };
   readonly name: string;
   readonly root: string;
   readonly layout: Layout;
@@ -65,6 +77,8 @@ export class DateShardedStore {
   }
 
   constructor(name: string, config: StoreConfig, rootsSeen: Set<string> = new Set()) {
+    if (config.type !== 'date-sharded')
+      throw new Error(`store ${name} is not a date-sharded store`);
     this.name = name;
     this.#rootsSeen = rootsSeen;
     this.root = resolve(config.root);
@@ -73,6 +87,14 @@ export class DateShardedStore {
     this.expiresAfter = config.expiresAfter;
     this.handoffExpiresAfter = config.handoffExpiresAfter ?? config.expiresAfter;
     this.cleanupInterval = config.cleanupInterval;
+  }
+
+  get location(): string {
+    return this.root;
+  }
+
+  folderOf(id: string): string {
+    return this.pathsFor(id).folder;
   }
 
   pathsFor(id: string): UploadPaths {
@@ -88,7 +110,7 @@ export class DateShardedStore {
   }
 
   /** A new upload's info, with tusd's field order (some tools diff info files). */
-  newInfo(id: string, fields: Omit<UploadInfo, 'ID' | 'Offset' | 'Storage'>): UploadInfo {
+  newInfo(id: string, fields: NewUploadFields): UploadInfo {
     const paths = this.pathsFor(id);
     return {
       ID: id,
@@ -221,6 +243,75 @@ export class DateShardedStore {
     await writeInfo(this.pathsFor(info.ID).info, info);
   }
 
+  /** The data file itself: every write is on disk at once, and `truncate` cuts a refused body. */
+  async openAppend(info: UploadInfo): Promise<AppendHandle> {
+    return open(this.pathsFor(info.ID).data, 'r+');
+  }
+
+  async read(id: string, length: number): Promise<Readable> {
+    if (length === 0) return Readable.from([]);
+    return createReadStream(this.pathsFor(id).data, { start: 0, end: length - 1 });
+  }
+
+  /** The bytes are in place already (`syncOnFinish` syncs them through the append handle). */
+  async finish(): Promise<void> {}
+
+  async concatenate(final: UploadInfo, partialIds: readonly string[], sync: boolean) {
+    const target = this.pathsFor(final.ID).data;
+    let position = 0;
+    for (const id of partialIds) {
+      const sink = createWriteStream(target, { flags: 'r+', start: position });
+      await pipeline(createReadStream(this.pathsFor(id).data), sink);
+      position += sink.bytesWritten;
+    }
+    if (sync) {
+      const handle = await open(target, 'r');
+      await handle.datasync().finally(() => handle.close());
+    }
+  }
+
+  /** One id a line, appended, in `<partial>.finals` beside the partial's data. */
+  async addWaitingFinal(partialId: string, finalId: string): Promise<void> {
+    await appendFile(`${this.pathsFor(partialId).data}.finals`, `${finalId}\n`);
+  }
+
+  async waitingFinals(partialId: string): Promise<string[]> {
+    try {
+      const text = await readFile(`${this.pathsFor(partialId).data}.finals`, 'utf8');
+      return [...new Set(text.split('\n').filter(Boolean))];
+    } catch (error) {
+      // No file: no final waits for this partial (the usual case).
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+  }
+
+  expire(options?: CleanupOptions): Promise<CleanupReport> {
+    return cleanupStore(this, options);
+  }
+
+  /**
+   * The root (created if this is a fresh install, see `ensureRoot`) and the hand-off folder exist
+   * and a file can be created and removed in each: `access(W_OK)` says yes on a read-only mount.
+   */
+  async ensureReady(): Promise<{ createdRoot: boolean }> {
+    let createdRoot: boolean;
+    try {
+      createdRoot = await this.ensureRoot();
+    } catch (error) {
+      if (!(error instanceof TusgateError)) throw error;
+      throw new Error(`store root ${this.root} has vanished (unmounted or deleted?)`, {
+        cause: error,
+      });
+    }
+    await probeWritable(this.root);
+    if (this.handoffDir !== undefined) {
+      await mkdir(this.handoffDir, { recursive: true });
+      await probeWritable(this.handoffDir);
+    }
+    return { createdRoot };
+  }
+
   /** Removes the info first: without it the upload is gone, whatever happens to the data next. */
   async remove(id: string): Promise<void> {
     const paths = this.pathsFor(id);
@@ -311,6 +402,17 @@ function isOurHandOff(entry: Stats, data: Stats): boolean {
   if (!entry.isFile()) return false;
   if (entry.ino === data.ino && entry.dev === data.dev) return true;
   return entry.size === data.size && Math.floor(entry.mtimeMs) === Math.floor(data.mtimeMs);
+}
+
+async function probeWritable(dir: string): Promise<void> {
+  const probe = join(dir, `.tusgate-ready-${randomBytes(6).toString('hex')}`);
+  try {
+    await (await open(probe, 'wx')).close();
+    await unlink(probe);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new Error(`cannot create a file in ${dir} (${code})`, { cause: error });
+  }
 }
 
 async function unlinkIfPresent(path: string): Promise<void> {

@@ -31,4 +31,5 @@ export type BackendConfig = RouteConfig['backends'][string];
 export type ProxyBackendConfig = Extract<BackendConfig, { url: URL }>;
 export type NativeBackendConfig = Extract<BackendConfig, { type: 'native' }>;
 export type StoreConfig = Config['stores'][string];
+export type DateShardedStoreConfig = Extract<StoreConfig, { type: 'date-sharded' }>;
 export type AuthConfig = RouteConfig['auth'];

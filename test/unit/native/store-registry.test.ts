@@ -5,11 +5,14 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import pino from 'pino';
 import type { CleanupReport } from '../../../src/backends/native/cleanup.ts';
 import { StoreRegistry } from '../../../src/backends/native/store-registry.ts';
-import type { StoreConfig } from '../../../src/config/schema/index.ts';
+import type { DateShardedStoreConfig } from '../../../src/config/schema/index.ts';
 import { tempDir } from '../../helpers/files.ts';
 
 const quiet = pino({ level: 'silent' });
-const store = (root: string, extra: Partial<StoreConfig> = {}): StoreConfig => ({
+const store = (
+  root: string,
+  extra: Partial<DateShardedStoreConfig> = {},
+): DateShardedStoreConfig => ({
   type: 'date-sharded',
   root,
   layout: '{year}/{month}/{day}',
@@ -33,7 +36,7 @@ describe('store registry', () => {
     assert.throws(() => registry.get('b'));
     registry.commit(next);
     assert.throws(() => registry.get('a'));
-    assert.equal(registry.get('b').store.root, join(dir.path, 'b'));
+    assert.equal(registry.get('b').store.location, join(dir.path, 'b'));
     registry.close();
   });
 

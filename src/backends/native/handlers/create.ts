@@ -109,7 +109,10 @@ export async function handleCreate(
 
   const { createdRoot } = await env.store.create(info);
   if (createdRoot) {
-    ctx.log.warn({ store: env.store.name, root: env.store.root }, 'created the missing store root');
+    ctx.log.warn(
+      { store: env.store.name, root: env.store.location },
+      'created the missing store root',
+    );
   }
   ctx.createdUploadId = id;
   ctx.lifecycle.created = true;

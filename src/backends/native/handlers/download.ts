@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { TUS_VERSION } from '../../../tus/constants.ts';
@@ -33,7 +32,7 @@ export async function handleDownload(
     res.end();
     return;
   }
-  const source = createReadStream(info.Storage.Path, { start: 0, end: offset - 1 });
+  const source = await env.store.read(id, offset);
   source.on('data', (chunk) => {
     ctx.bytesSent += chunk.length;
   });
