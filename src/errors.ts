@@ -39,6 +39,10 @@ export const errorCatalogue = {
     message: 'partial uploads of one file are on different backends',
   },
   TUSGATE_ERR_MODIFY_FINAL: { status: 403, message: 'a final upload cannot be modified' },
+  TUSGATE_ERR_UPLOAD_NOT_FINISHED: {
+    status: 400,
+    message: 'this store serves an upload only once it is complete',
+  },
   TUSGATE_ERR_UNAUTHORIZED: { status: 401, message: 'authentication required' },
   TUSGATE_ERR_INVALID_CREDENTIALS: { status: 401, message: 'invalid credentials' },
   TUSGATE_ERR_FORBIDDEN: { status: 403, message: 'forbidden' },

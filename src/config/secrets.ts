@@ -12,6 +12,11 @@ export function configSecrets(config: Config, files: TokensFileCache = tokensFil
   if (config.server.adminToken) secrets.push(config.server.adminToken);
   const redisPassword = config.affinity.redis && passwordOf(config.affinity.redis);
   if (redisPassword) secrets.push(redisPassword);
+  // Object stores' keys: an SDK error may quote them (a signature mismatch, say).
+  for (const store of Object.values(config.stores)) {
+    if (store.type === 's3' && store.secretAccessKey) secrets.push(store.secretAccessKey);
+    if (store.type === 's3' && store.accessKeyId) secrets.push(store.accessKeyId);
+  }
   for (const route of config.routes) {
     const auth = route.auth as Record<string, unknown>;
     if (auth.type === 'static' && auth.tokens && typeof auth.tokens === 'object') {

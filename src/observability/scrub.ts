@@ -13,7 +13,7 @@ export interface ScrubOptions {
 export const FILTERED = '[Filtered]';
 
 const sensitiveKey =
-  /^(?:authorization|proxy-authorization|cookie|set-cookie|x-api-key|api[-_]?key|(?:access|refresh|id)?[-_]?token|password|passwd|secret|client[-_]?secret|jwt|session(?:id)?|galaxysession|dsn)$/i;
+  /^(?:authorization|proxy-authorization|cookie|set-cookie|x-api-key|api[-_]?key|(?:access|refresh|id)?[-_]?token|password|passwd|secret|client[-_]?secret|jwt|session(?:id)?|galaxysession|dsn|secret[-_]?access[-_]?key|access[-_]?key[-_]?id|connection[-_]?string|account[-_]?key|credentials)$/i;
 const metadataKey = /^(?:upload-metadata|metadata)$/i;
 const bearer = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
 const queryToken =

@@ -32,4 +32,5 @@ export type ProxyBackendConfig = Extract<BackendConfig, { url: URL }>;
 export type NativeBackendConfig = Extract<BackendConfig, { type: 'native' }>;
 export type StoreConfig = Config['stores'][string];
 export type DateShardedStoreConfig = Extract<StoreConfig, { type: 'date-sharded' }>;
+export type S3StoreConfig = Extract<StoreConfig, { type: 's3' }>;
 export type AuthConfig = RouteConfig['auth'];

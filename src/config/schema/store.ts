@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration } from './common.ts';
+import { duration, size } from './common.ts';
 
 const layoutTokens = ['{year}', '{month}', '{day}', '{hour}'];
 
@@ -47,4 +47,60 @@ export const dateShardedStoreSchema = z
     if (problem) ctx.addIssue({ code: 'custom', path: ['handoffExpiresAfter'], message: problem });
   });
 
-export const storeSchema = z.discriminatedUnion('type', [dateShardedStoreSchema]);
+/** `tus/` or empty: a prefix of object keys, never starting with `/` nor holding `..`. */
+const objectPrefix = z
+  .string()
+  .default('')
+  .refine((value) => !value.startsWith('/') && !value.split('/').includes('..'), {
+    message: 'must be a relative key prefix such as tus/ (no leading / and no ..)',
+  });
+
+/**
+ * Uploads on an S3-compatible object store, in the same layout as `date-sharded` under
+ * `prefix`. Without `accessKeyId`/`secretAccessKey` the SDK's default chain finds credentials
+ * (environment, shared files, instance roles).
+ */
+export const s3StoreSchema = z
+  .strictObject({
+    type: z.literal('s3'),
+    bucket: z.string().min(1),
+    prefix: objectPrefix,
+    layout,
+    endpoint: z.string().url().optional(),
+    region: z.string().min(1).default('us-east-1'),
+    accessKeyId: z.string().min(1).optional(),
+    secretAccessKey: z.string().min(1).optional(),
+    forcePathStyle: z.boolean().default(false),
+    /** Parts are at least this big (S3's floor is 5 MiB); also the memory one upload may hold. */
+    partSize: size.default(8 * 1024 * 1024),
+    /** Accepted only to be refused with the reason: Galaxy's hand-off is a POSIX folder. */
+    handoffDir: z.string().min(1).optional(),
+    expiresAfter: duration.optional(),
+    cleanupInterval: duration.default(3_600_000),
+  })
+  .superRefine((store, ctx) => {
+    if ((store.accessKeyId === undefined) !== (store.secretAccessKey === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['secretAccessKey'],
+        message: 'accessKeyId and secretAccessKey go together (or neither: the default chain)',
+      });
+    }
+    if (store.handoffDir !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['handoffDir'],
+        message:
+          'the Galaxy hand-off is a hard link or copy into a POSIX folder, and an s3 store keeps uploads as objects, not files; leave handoffDir out and let Galaxy read finished uploads from the bucket (docs/object-storage.md), or use a date-sharded store',
+      });
+    }
+    if (store.partSize < 5 * 1024 * 1024 || store.partSize > 5 * 1024 * 1024 * 1024) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['partSize'],
+        message: 'must be between 5MiB and 5GiB (S3 part limits)',
+      });
+    }
+  });
+
+export const storeSchema = z.discriminatedUnion('type', [dateShardedStoreSchema, s3StoreSchema]);

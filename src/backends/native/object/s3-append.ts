@@ -1,0 +1,201 @@
+import { randomBytes } from 'node:crypto';
+import { type FileHandle, open, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import type { UploadInfo } from '../info.ts';
+import type { AppendHandle, AppendOptions } from '../upload-store.ts';
+import type { S3Store, StoredParts } from './s3-store.ts';
+
+/** Bytes read back from a revocable body's spool file at a time. */
+const spoolReadBytes = 1024 * 1024;
+
+/**
+ * One request's body into an S3 upload. Bytes gather in memory until they make a part (the
+ * store's `partSize`), which is uploaded before more is taken (the body writer waits, so the
+ * socket pauses): an upload holds at most one part in memory, twice for the moment a part's
+ * buffers are joined. A tail shorter than a part is put as `<id>.part` at `close`, with the part
+ * number it comes before; the next request starts from it and deletes it only after the part it
+ * went into is stored, so acknowledged bytes are never lost and never counted twice.
+ *
+ * A revocable body (it may yet be refused) goes to an unlinked temporary file instead, and into
+ * parts only at `commit`: `truncate` takes all of it back.
+ */
+export class S3Append implements AppendHandle {
+  readonly #store: S3Store;
+  readonly #info: UploadInfo;
+  readonly #key: string;
+  readonly #options: AppendOptions;
+  readonly #onDone: () => void;
+  /** The offset this handle started at. */
+  readonly start: number;
+  #nextPart: number;
+  #partsBytes: number;
+  /** The tail already stored as `<id>.part` when this handle opened. */
+  readonly #incomplete: number;
+  #chunks: Buffer[] = [];
+  #held = 0;
+  /** Of the held bytes, those that `<id>.part` already stores. */
+  #heldStored = 0;
+  #partsThisRequest = 0;
+  #spool: FileHandle | undefined;
+  #spooled = 0;
+  #committed = false;
+  #discarded = false;
+
+  constructor(
+    store: S3Store,
+    info: UploadInfo,
+    stored: StoredParts,
+    options: AppendOptions,
+    onDone: () => void,
+  ) {
+    this.#store = store;
+    this.#info = info;
+    this.#key = store.keyOf(info.ID);
+    this.#options = options;
+    this.#onDone = onDone;
+    this.#nextPart = stored.nextPart;
+    this.#partsBytes = stored.partsBytes;
+    this.#incomplete = stored.incomplete;
+    this.start = stored.partsBytes + stored.incomplete;
+  }
+
+  async open(): Promise<void> {
+    if (this.#incomplete > 0) {
+      const object = await this.#store.client.send(
+        new GetObjectCommand({ Bucket: this.#store.bucket, Key: `${this.#key}.part` }),
+      );
+      const tail = Buffer.from((await object.Body?.transformToByteArray()) ?? []);
+      this.#chunks = [tail];
+      this.#held = this.#heldStored = tail.length;
+    }
+    if (this.#options.revocable) {
+      // Unlinked at once: the bytes live as long as the handle, and a crash leaves no file.
+      const path = join(tmpdir(), `tusgate-s3-${randomBytes(8).toString('hex')}`);
+      this.#spool = await open(path, 'wx+', 0o600);
+      await unlink(path);
+    }
+  }
+
+  async writev(buffers: Buffer[], _position: number): Promise<{ bytesWritten: number }> {
+    const total = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
+    if (this.#discarded) return { bytesWritten: total };
+    if (this.#spool) {
+      const { bytesWritten } = await this.#spool.writev(buffers, this.#spooled);
+      this.#spooled += bytesWritten;
+      return { bytesWritten };
+    }
+    await this.#take(buffers);
+    return { bytesWritten: total };
+  }
+
+  /** Takes back this request's bytes (a refused body): only back to where it started. */
+  async truncate(length: number): Promise<void> {
+    if (length !== this.start)
+      throw new Error('an S3 upload is only cut back to where a request began');
+    if (this.#spool) {
+      this.#spooled = 0;
+      return;
+    }
+    if (this.#partsThisRequest > 0) {
+      throw new Error('parts already stored on S3 cannot be taken back');
+    }
+    this.#chunks =
+      this.#heldStored > 0 ? [Buffer.concat(this.#chunks).subarray(0, this.#heldStored)] : [];
+    this.#held = this.#heldStored;
+  }
+
+  /** Every acknowledged part is durable on S3 already. */
+  async datasync(): Promise<void> {}
+
+  /** The store removed the upload meanwhile: nothing more is written. */
+  discard(): void {
+    this.#discarded = true;
+  }
+
+  /** Stores what this request brought: its parts, and its tail as the last part or `<id>.part`. */
+  async commit(): Promise<void> {
+    if (this.#committed || this.#discarded) return;
+    this.#committed = true;
+    if (this.#spool) {
+      const buffer = Buffer.allocUnsafe(spoolReadBytes);
+      for (let at = 0; at < this.#spooled; ) {
+        const { bytesRead } = await this.#spool.read(buffer, 0, spoolReadBytes, at);
+        if (bytesRead === 0) break;
+        await this.#take([Buffer.from(buffer.subarray(0, bytesRead))]);
+        at += bytesRead;
+      }
+    }
+    if (this.#held === 0) return;
+    if (this.#reachesEnd()) {
+      await this.#uploadPart();
+    } else if (this.#held > this.#heldStored) {
+      await this.#store.client.send(
+        new PutObjectCommand({
+          Bucket: this.#store.bucket,
+          Key: `${this.#key}.part`,
+          Body: Buffer.concat(this.#chunks),
+          Metadata: { 'next-part': String(this.#nextPart) },
+        }),
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.commit();
+    } finally {
+      await this.#spool?.close();
+      this.#spool = undefined;
+      this.#onDone();
+    }
+  }
+
+  #reachesEnd(): boolean {
+    return !this.#info.SizeIsDeferred && this.#partsBytes + this.#held >= this.#info.Size;
+  }
+
+  async #take(buffers: Buffer[]): Promise<void> {
+    for (const buffer of buffers) {
+      this.#chunks.push(buffer);
+      this.#held += buffer.length;
+    }
+    // The last part may be short; every other one is a whole part.
+    if (this.#held >= this.#store.partSize || (this.#held > 0 && this.#reachesEnd())) {
+      await this.#uploadPart();
+    }
+  }
+
+  async #uploadPart(): Promise<void> {
+    const body = Buffer.concat(this.#chunks);
+    this.#chunks = [];
+    await this.#store.client.send(
+      new UploadPartCommand({
+        Bucket: this.#store.bucket,
+        Key: this.#key,
+        UploadId: this.#info.Storage.MultipartUpload,
+        PartNumber: this.#nextPart,
+        Body: body,
+        ContentLength: body.length,
+      }),
+    );
+    const tailWasStored = this.#heldStored > 0;
+    this.#nextPart++;
+    this.#partsBytes += body.length;
+    this.#held = 0;
+    this.#heldStored = 0;
+    this.#partsThisRequest++;
+    if (tailWasStored) {
+      // Now in a part: the tail object is stale (its part number is taken) and goes.
+      await this.#store.client.send(
+        new DeleteObjectCommand({ Bucket: this.#store.bucket, Key: `${this.#key}.part` }),
+      );
+    }
+  }
+}
