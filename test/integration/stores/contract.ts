@@ -228,7 +228,13 @@ async function append(
   const start = (await store.load(info.ID))?.offset ?? 0;
   const handle = await store.openAppend(info, options);
   for (let at = 0; at < body.length; at += MiB) {
-    await handle.writev([body.subarray(at, at + MiB)], start + at);
+    // As the body writer does: the chunk's memory is freed once `writev` resolves, so a store
+    // that keeps bytes for later must have copied them.
+    const piece = body.subarray(at, at + MiB);
+    const chunk = Buffer.alloc(piece.length); // never a view into Node's shared pool
+    piece.copy(chunk);
+    await handle.writev([chunk], start + at);
+    chunk.buffer.transfer(0);
   }
   await handle.close();
   return start + body.length;

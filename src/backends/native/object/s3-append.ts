@@ -16,10 +16,10 @@ import type { S3Store, StoredParts } from './s3-store.ts';
 const spoolReadBytes = 1024 * 1024;
 
 /**
- * One request's body into an S3 upload. Bytes gather in memory until they make a part (the
- * store's `partSize`), which is uploaded before more is taken (the body writer waits, so the
- * socket pauses): an upload holds at most one part in memory, twice for the moment a part's
- * buffers are joined. A tail shorter than a part is put as `<id>.part` at `close`, with the part
+ * One request's body into an S3 upload. Bytes are copied into one part-sized buffer (the body
+ * writer frees its chunks as soon as `writev` resolves); a full part is uploaded before more is
+ * taken (the body writer waits, so the socket pauses): an upload holds one part of memory
+ * (`partSize`) besides the body writer's batch. A tail shorter than a part is put as `<id>.part` at `close`, with the part
  * number it comes before; the next request starts from it and deletes it only after the part it
  * went into is stored, so acknowledged bytes are never lost and never counted twice.
  *
@@ -38,7 +38,8 @@ export class S3Append implements AppendHandle {
   #partsBytes: number;
   /** The tail already stored as `<id>.part` when this handle opened. */
   readonly #incomplete: number;
-  #chunks: Buffer[] = [];
+  /** The part being gathered, allocated at the first byte. */
+  #part: Buffer | undefined;
   #held = 0;
   /** Of the held bytes, those that `<id>.part` already stores. */
   #heldStored = 0;
@@ -71,8 +72,8 @@ export class S3Append implements AppendHandle {
       const object = await this.#store.client.send(
         new GetObjectCommand({ Bucket: this.#store.bucket, Key: `${this.#key}.part` }),
       );
-      const tail = Buffer.from((await object.Body?.transformToByteArray()) ?? []);
-      this.#chunks = [tail];
+      const tail = (await object.Body?.transformToByteArray()) ?? new Uint8Array();
+      this.#partBuffer().set(tail, 0);
       this.#held = this.#heldStored = tail.length;
     }
     if (this.#options.revocable) {
@@ -106,8 +107,6 @@ export class S3Append implements AppendHandle {
     if (this.#partsThisRequest > 0) {
       throw new Error('parts already stored on S3 cannot be taken back');
     }
-    this.#chunks =
-      this.#heldStored > 0 ? [Buffer.concat(this.#chunks).subarray(0, this.#heldStored)] : [];
     this.#held = this.#heldStored;
   }
 
@@ -140,7 +139,7 @@ export class S3Append implements AppendHandle {
         new PutObjectCommand({
           Bucket: this.#store.bucket,
           Key: `${this.#key}.part`,
-          Body: Buffer.concat(this.#chunks),
+          Body: this.#partBuffer().subarray(0, this.#held),
           Metadata: { 'next-part': String(this.#nextPart) },
         }),
       );
@@ -161,20 +160,29 @@ export class S3Append implements AppendHandle {
     return !this.#info.SizeIsDeferred && this.#partsBytes + this.#held >= this.#info.Size;
   }
 
+  #partBuffer(): Buffer {
+    this.#part ??= Buffer.allocUnsafe(this.#store.partSize);
+    return this.#part;
+  }
+
+  /** Copies the bytes in, uploading each part as it fills; the last part may be short. */
   async #take(buffers: Buffer[]): Promise<void> {
+    const part = this.#partBuffer();
     for (const buffer of buffers) {
-      this.#chunks.push(buffer);
-      this.#held += buffer.length;
+      let from = 0;
+      while (from < buffer.length) {
+        const length = Math.min(buffer.length - from, part.length - this.#held);
+        buffer.copy(part, this.#held, from, from + length);
+        this.#held += length;
+        from += length;
+        if (this.#held === part.length) await this.#uploadPart();
+      }
     }
-    // The last part may be short; every other one is a whole part.
-    if (this.#held >= this.#store.partSize || (this.#held > 0 && this.#reachesEnd())) {
-      await this.#uploadPart();
-    }
+    if (this.#held > 0 && this.#reachesEnd()) await this.#uploadPart();
   }
 
   async #uploadPart(): Promise<void> {
-    const body = Buffer.concat(this.#chunks);
-    this.#chunks = [];
+    const body = this.#partBuffer().subarray(0, this.#held);
     await this.#store.client.send(
       new UploadPartCommand({
         Bucket: this.#store.bucket,
