@@ -67,3 +67,26 @@ test('parts below S3’s 5 MiB floor are refused', () => {
   const report = inspectConfig(configWith({ ...s3Store, partSize: '1MiB' }), env);
   assert.match(report.issues.map((issue) => issue.message).join('\n'), /between 5MiB and 5GiB/);
 });
+
+test('the s3 defaults docs/object-storage.md states', () => {
+  const {
+    accessKeyId: _a,
+    secretAccessKey: _s,
+    endpoint: _e,
+    prefix: _p,
+    forcePathStyle: _f,
+    expiresAfter: _x,
+    ...minimal
+  } = s3Store;
+  const store = validateConfig(configWith(minimal), env).stores.objects;
+  assert.equal(store?.type, 's3');
+  if (store?.type !== 's3') return;
+  assert.equal(store.prefix, '');
+  assert.equal(store.layout, '{year}/{month}/{day}');
+  assert.equal(store.region, 'us-east-1');
+  assert.equal(store.forcePathStyle, false);
+  assert.equal(store.partSize, 8 * 1024 * 1024);
+  assert.equal(store.cleanupInterval, 3_600_000);
+  assert.equal(store.expiresAfter, undefined);
+  assert.equal(store.endpoint, undefined);
+});

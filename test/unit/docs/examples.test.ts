@@ -13,6 +13,8 @@ const env = {
   HOOK_SECRET: 'hook-secret',
   AMQP_PASSWORD: 'amqp-password',
   GALAXY_URL: 'https://galaxy.example.org',
+  S3_KEY: 'AKIAEXAMPLE',
+  S3_SECRET: 's3-secret-example',
 };
 /** Keys of a whole config file; a block with none of them is a fragment of a route. */
 const topLevelKeys = new Set([
