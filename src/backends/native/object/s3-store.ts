@@ -15,6 +15,7 @@ import {
   PutObjectCommand,
   S3Client,
   S3ServiceException,
+  UploadPartCommand,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import type { S3StoreConfig } from '../../../config/schema/index.ts';
@@ -33,18 +34,14 @@ import type {
   UploadStore,
 } from '../upload-store.ts';
 import { expireDayPrefixes } from './day-expiry.ts';
-import { S3Append } from './s3-append.ts';
+import { PartAppend, type PartSink, type StoredParts } from './part-append.ts';
 
 /** S3's smallest part (every part but the last). */
 export const minPartSize = 5 * 1024 * 1024;
 
-/** The parts an unfinished upload has stored, and its incomplete tail kept as `<id>.part`. */
-export interface StoredParts {
+/** S3's stored parts, listed. */
+interface S3Parts extends StoredParts {
   parts: Part[];
-  partsBytes: number;
-  nextPart: number;
-  /** Size of `<id>.part` if it belongs after the stored parts (see `S3Append`). */
-  incomplete: number;
 }
 
 /**
@@ -53,7 +50,7 @@ export interface StoredParts {
  * upload (its id in the info's Storage.MultipartUpload) plus, for a tail shorter than a part, the
  * object `<id>.part`. The offset is what S3 lists, so it never runs ahead of what is stored.
  */
-export class S3Store implements UploadStore {
+export class S3Store implements UploadStore, PartSink {
   readonly type = 's3';
   readonly capabilities: StoreCapabilities = { handOff: false, readUnfinished: false };
   readonly name: string;
@@ -68,7 +65,7 @@ export class S3Store implements UploadStore {
   readonly client: S3Client;
   readonly #endpoint: string;
   /** Appends in progress, so a removal mid-request (a StopUpload) keeps them from writing more. */
-  readonly #open = new Map<string, S3Append>();
+  readonly #open = new Map<string, PartAppend>();
 
   constructor(name: string, config: S3StoreConfig) {
     this.name = name;
@@ -157,7 +154,7 @@ export class S3Store implements UploadStore {
   }
 
   /** The stored parts of an unfinished upload; null once it is complete (or aborted). */
-  async storedParts(info: UploadInfo): Promise<StoredParts | null> {
+  async storedParts(info: UploadInfo): Promise<S3Parts | null> {
     const key = this.keyOf(info.ID);
     const uploadId = info.Storage.MultipartUpload;
     if (!uploadId) return null;
@@ -204,6 +201,41 @@ export class S3Store implements UploadStore {
     }
   }
 
+  async uploadPart(info: UploadInfo, partNumber: number, body: Buffer): Promise<void> {
+    await this.client.send(
+      new UploadPartCommand({
+        Bucket: this.bucket,
+        Key: this.keyOf(info.ID),
+        UploadId: info.Storage.MultipartUpload,
+        PartNumber: partNumber,
+        Body: body,
+        ContentLength: body.length,
+      }),
+    );
+  }
+
+  async getTail(info: UploadInfo): Promise<Uint8Array> {
+    const object = await this.client.send(
+      new GetObjectCommand({ Bucket: this.bucket, Key: `${this.keyOf(info.ID)}.part` }),
+    );
+    return (await object.Body?.transformToByteArray()) ?? new Uint8Array();
+  }
+
+  async putTail(info: UploadInfo, body: Buffer, nextPart: number): Promise<void> {
+    await this.client.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: `${this.keyOf(info.ID)}.part`,
+        Body: body,
+        Metadata: { 'next-part': String(nextPart) },
+      }),
+    );
+  }
+
+  async deleteTail(info: UploadInfo): Promise<void> {
+    await this.#delete(`${this.keyOf(info.ID)}.part`);
+  }
+
   async saveInfo(info: UploadInfo): Promise<void> {
     await this.client.send(
       new PutObjectCommand({
@@ -218,7 +250,7 @@ export class S3Store implements UploadStore {
   async openAppend(info: UploadInfo, options: AppendOptions): Promise<AppendHandle> {
     const stored = await this.storedParts(info);
     if (stored === null) throw new Error(`upload ${info.ID} has no multipart upload to append to`);
-    const append = new S3Append(this, info, stored, options, () => {
+    const append = new PartAppend(this, info, stored, options, () => {
       if (this.#open.get(info.ID) === append) this.#open.delete(info.ID);
     });
     await append.open();
@@ -249,7 +281,7 @@ export class S3Store implements UploadStore {
    * retried finish) is fine.
    */
   async finish(info: UploadInfo, handle?: AppendHandle): Promise<void> {
-    if (handle instanceof S3Append) await handle.commit();
+    if (handle instanceof PartAppend) await handle.commit();
     let stored = await this.storedParts(info);
     if (stored === null) return;
     if (stored.incomplete > 0) {

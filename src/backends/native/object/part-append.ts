@@ -2,21 +2,34 @@ import { randomBytes } from 'node:crypto';
 import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
 import type { UploadInfo } from '../info.ts';
 import type { AppendHandle, AppendOptions } from '../upload-store.ts';
-import type { S3Store, StoredParts } from './s3-store.ts';
+
+/** Where an object store keeps an unfinished upload's parts and its short tail. */
+export interface PartSink {
+  /** Every part but the last is this long; also the memory one upload holds. */
+  readonly partSize: number;
+  uploadPart(info: UploadInfo, partNumber: number, body: Buffer): Promise<void>;
+  /** The tail object's bytes (`<id>.part`). */
+  getTail(info: UploadInfo): Promise<Uint8Array>;
+  /** Stores the tail, tagged with the part number it comes before. */
+  putTail(info: UploadInfo, body: Buffer, nextPart: number): Promise<void>;
+  deleteTail(info: UploadInfo): Promise<void>;
+}
+
+/** The parts an unfinished upload has stored, and its incomplete tail kept as `<id>.part`. */
+export interface StoredParts {
+  partsBytes: number;
+  nextPart: number;
+  /** Size of `<id>.part` if it belongs after the stored parts (its tag is `nextPart`). */
+  incomplete: number;
+}
 
 /** Bytes read back from a revocable body's spool file at a time. */
 const spoolReadBytes = 1024 * 1024;
 
 /**
- * One request's body into an S3 upload. Bytes are copied into one part-sized buffer (the body
+ * One request's body into an object store's upload (S3 multipart parts, or part objects). Bytes are copied into one part-sized buffer (the body
  * writer frees its chunks as soon as `writev` resolves); a full part is uploaded before more is
  * taken (the body writer waits, so the socket pauses): an upload holds one part of memory
  * (`partSize`) besides the body writer's batch. A tail shorter than a part is put as `<id>.part` at `close`, with the part
@@ -26,10 +39,9 @@ const spoolReadBytes = 1024 * 1024;
  * A revocable body (it may yet be refused) goes to an unlinked temporary file instead, and into
  * parts only at `commit`: `truncate` takes all of it back.
  */
-export class S3Append implements AppendHandle {
-  readonly #store: S3Store;
+export class PartAppend implements AppendHandle {
+  readonly #store: PartSink;
   readonly #info: UploadInfo;
-  readonly #key: string;
   readonly #options: AppendOptions;
   readonly #onDone: () => void;
   /** The offset this handle started at. */
@@ -50,7 +62,7 @@ export class S3Append implements AppendHandle {
   #discarded = false;
 
   constructor(
-    store: S3Store,
+    store: PartSink,
     info: UploadInfo,
     stored: StoredParts,
     options: AppendOptions,
@@ -58,7 +70,6 @@ export class S3Append implements AppendHandle {
   ) {
     this.#store = store;
     this.#info = info;
-    this.#key = store.keyOf(info.ID);
     this.#options = options;
     this.#onDone = onDone;
     this.#nextPart = stored.nextPart;
@@ -69,16 +80,13 @@ export class S3Append implements AppendHandle {
 
   async open(): Promise<void> {
     if (this.#incomplete > 0) {
-      const object = await this.#store.client.send(
-        new GetObjectCommand({ Bucket: this.#store.bucket, Key: `${this.#key}.part` }),
-      );
-      const tail = (await object.Body?.transformToByteArray()) ?? new Uint8Array();
+      const tail = await this.#store.getTail(this.#info);
       this.#partBuffer().set(tail, 0);
       this.#held = this.#heldStored = tail.length;
     }
     if (this.#options.revocable) {
       // Unlinked at once: the bytes live as long as the handle, and a crash leaves no file.
-      const path = join(tmpdir(), `tusgate-s3-${randomBytes(8).toString('hex')}`);
+      const path = join(tmpdir(), `tusgate-part-${randomBytes(8).toString('hex')}`);
       this.#spool = await open(path, 'wx+', 0o600);
       await unlink(path);
     }
@@ -99,18 +107,18 @@ export class S3Append implements AppendHandle {
   /** Takes back this request's bytes (a refused body): only back to where it started. */
   async truncate(length: number): Promise<void> {
     if (length !== this.start)
-      throw new Error('an S3 upload is only cut back to where a request began');
+      throw new Error('an object store upload is only cut back to where a request began');
     if (this.#spool) {
       this.#spooled = 0;
       return;
     }
     if (this.#partsThisRequest > 0) {
-      throw new Error('parts already stored on S3 cannot be taken back');
+      throw new Error('parts already stored cannot be taken back');
     }
     this.#held = this.#heldStored;
   }
 
-  /** Every acknowledged part is durable on S3 already. */
+  /** Every acknowledged part is durable in the object store already. */
   async datasync(): Promise<void> {}
 
   /** The store removed the upload meanwhile: nothing more is written. */
@@ -135,13 +143,10 @@ export class S3Append implements AppendHandle {
     if (this.#reachesEnd()) {
       await this.#uploadPart();
     } else if (this.#held > this.#heldStored) {
-      await this.#store.client.send(
-        new PutObjectCommand({
-          Bucket: this.#store.bucket,
-          Key: `${this.#key}.part`,
-          Body: this.#partBuffer().subarray(0, this.#held),
-          Metadata: { 'next-part': String(this.#nextPart) },
-        }),
+      await this.#store.putTail(
+        this.#info,
+        this.#partBuffer().subarray(0, this.#held),
+        this.#nextPart,
       );
     }
   }
@@ -183,16 +188,7 @@ export class S3Append implements AppendHandle {
 
   async #uploadPart(): Promise<void> {
     const body = this.#partBuffer().subarray(0, this.#held);
-    await this.#store.client.send(
-      new UploadPartCommand({
-        Bucket: this.#store.bucket,
-        Key: this.#key,
-        UploadId: this.#info.Storage.MultipartUpload,
-        PartNumber: this.#nextPart,
-        Body: body,
-        ContentLength: body.length,
-      }),
-    );
+    await this.#store.uploadPart(this.#info, this.#nextPart, body);
     const tailWasStored = this.#heldStored > 0;
     this.#nextPart++;
     this.#partsBytes += body.length;
@@ -201,9 +197,7 @@ export class S3Append implements AppendHandle {
     this.#partsThisRequest++;
     if (tailWasStored) {
       // Now in a part: the tail object is stale (its part number is taken) and goes.
-      await this.#store.client.send(
-        new DeleteObjectCommand({ Bucket: this.#store.bucket, Key: `${this.#key}.part` }),
-      );
+      await this.#store.deleteTail(this.#info);
     }
   }
 }
