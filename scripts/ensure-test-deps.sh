@@ -31,6 +31,8 @@ fi
 sh scripts/ensure-go-tool.sh helm helm.sh/helm/v4/cmd/helm v4.3.2
 # The S3 store's tests run against Versity Gateway (test/helpers/s3-server.ts); minutes to build.
 sh scripts/ensure-go-tool.sh versitygw github.com/versity/versitygw/cmd/versitygw v1.8.0
+# The GCS store's tests run against fake-gcs-server (test/helpers/gcs-server.ts).
+sh scripts/ensure-go-tool.sh fake-gcs-server github.com/fsouza/fake-gcs-server v1.56.1
 # The container test's base image (test/e2e/deploy-container.test.ts): Debian + Node 24, cached.
 sh scripts/ensure-container-base.sh >/dev/null
 

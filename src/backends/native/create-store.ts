@@ -1,6 +1,7 @@
 import { realpathSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { StoreConfig } from '../../config/schema/index.ts';
+import { GcsStore } from './object/gcs-store.ts';
 import { S3Store } from './object/s3-store.ts';
 import { DateShardedStore } from './store.ts';
 import type { UploadStore } from './upload-store.ts';
@@ -19,6 +20,8 @@ export function createStore(
       return new DateShardedStore(name, config, rootsSeen);
     case 's3':
       return new S3Store(name, config);
+    case 'gcs':
+      return new GcsStore(name, config);
   }
 }
 

@@ -38,7 +38,7 @@ export interface UploadInfo {
  * tusd's Storage fields: `filestore` has Path and InfoPath, `s3store` Bucket and Key (and
  * tusgate's MultipartUpload: the S3 multipart upload the bytes go to until it is complete).
  */
-export type UploadStorage = { Type: 'filestore' | 's3store' } & Record<string, string>;
+export type UploadStorage = { Type: 'filestore' | 's3store' | 'gcsstore' } & Record<string, string>;
 
 export async function readInfo(path: string): Promise<UploadInfo | null> {
   let text: string;

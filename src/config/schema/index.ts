@@ -33,4 +33,5 @@ export type NativeBackendConfig = Extract<BackendConfig, { type: 'native' }>;
 export type StoreConfig = Config['stores'][string];
 export type DateShardedStoreConfig = Extract<StoreConfig, { type: 'date-sharded' }>;
 export type S3StoreConfig = Extract<StoreConfig, { type: 's3' }>;
+export type GcsStoreConfig = Extract<StoreConfig, { type: 'gcs' }>;
 export type AuthConfig = RouteConfig['auth'];

@@ -55,6 +55,19 @@ const objectPrefix = z
     message: 'must be a relative key prefix such as tus/ (no leading / and no ..)',
   });
 
+/** Galaxy's hand-off needs a POSIX folder; an object store is refused it, with the reason. */
+function refuseHandOff(
+  store: { type: string; handoffDir?: string | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  if (store.handoffDir === undefined) return;
+  ctx.addIssue({
+    code: 'custom',
+    path: ['handoffDir'],
+    message: `the Galaxy hand-off is a hard link or copy into a POSIX folder, and a ${store.type} store keeps uploads as objects, not files; leave handoffDir out and let Galaxy read finished uploads from the bucket (docs/object-storage.md), or use a date-sharded store`,
+  });
+}
+
 /**
  * Uploads on an S3-compatible object store, in the same layout as `date-sharded` under
  * `prefix`. Without `accessKeyId`/`secretAccessKey` the SDK's default chain finds credentials
@@ -86,14 +99,7 @@ export const s3StoreSchema = z
         message: 'accessKeyId and secretAccessKey go together (or neither: the default chain)',
       });
     }
-    if (store.handoffDir !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['handoffDir'],
-        message:
-          'the Galaxy hand-off is a hard link or copy into a POSIX folder, and an s3 store keeps uploads as objects, not files; leave handoffDir out and let Galaxy read finished uploads from the bucket (docs/object-storage.md), or use a date-sharded store',
-      });
-    }
+    refuseHandOff(store, ctx);
     if (store.partSize < 5 * 1024 * 1024 || store.partSize > 5 * 1024 * 1024 * 1024) {
       ctx.addIssue({
         code: 'custom',
@@ -103,4 +109,38 @@ export const s3StoreSchema = z
     }
   });
 
-export const storeSchema = z.discriminatedUnion('type', [dateShardedStoreSchema, s3StoreSchema]);
+/**
+ * Uploads on Google Cloud Storage, in the same layout under `prefix`. Without `keyFilename`,
+ * Google's application default credentials.
+ */
+export const gcsStoreSchema = z
+  .strictObject({
+    type: z.literal('gcs'),
+    bucket: z.string().min(1),
+    prefix: objectPrefix,
+    layout,
+    /** A GCS-compatible server (fake-gcs-server); default Google's. */
+    endpoint: z.string().url().optional(),
+    projectId: z.string().min(1).optional(),
+    keyFilename: z.string().min(1).optional(),
+    partSize: size.default(8 * 1024 * 1024),
+    handoffDir: z.string().min(1).optional(),
+    expiresAfter: duration.optional(),
+    cleanupInterval: duration.default(3_600_000),
+  })
+  .superRefine((store, ctx) => {
+    refuseHandOff(store, ctx);
+    if (store.partSize < 256 * 1024 || store.partSize > 5 * 1024 * 1024 * 1024) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['partSize'],
+        message: 'must be between 256KiB and 5GiB',
+      });
+    }
+  });
+
+export const storeSchema = z.discriminatedUnion('type', [
+  dateShardedStoreSchema,
+  s3StoreSchema,
+  gcsStoreSchema,
+]);

@@ -90,3 +90,15 @@ test('the s3 defaults docs/object-storage.md states', () => {
   assert.equal(store.expiresAfter, undefined);
   assert.equal(store.endpoint, undefined);
 });
+
+test('the gcs defaults docs/object-storage.md states; handoffDir refused there too', () => {
+  const minimal = { type: 'gcs', bucket: 'uploads' };
+  const store = validateConfig(configWith(minimal), env).stores.objects;
+  assert.equal(store?.type, 'gcs');
+  if (store?.type !== 'gcs') return;
+  assert.equal(store.partSize, 8 * 1024 * 1024);
+  assert.equal(store.prefix, '');
+  assert.equal(store.endpoint, undefined);
+  const report = inspectConfig(configWith({ ...minimal, handoffDir: '/srv/galaxy' }), env);
+  assert.match(report.issues.map((issue) => issue.message).join('\n'), /POSIX folder/);
+});
