@@ -52,6 +52,10 @@ export const errorCatalogue = {
     status: 429,
     message: 'too many uploads in progress from this address',
   },
+  TUSGATE_ERR_TOO_MANY_DOWNLOADS: {
+    status: 429,
+    message: 'too many downloads in progress from this address',
+  },
   TUSGATE_ERR_BUSY: { status: 503, message: 'too many uploads in progress, try again later' },
   TUSGATE_ERR_BACKEND_UNAVAILABLE: { status: 502, message: 'upload backend unavailable' },
   TUSGATE_ERR_BACKEND_TIMEOUT: { status: 504, message: 'upload backend timed out' },

@@ -151,6 +151,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly proxyDownloadsRefused = new Counter({
+    name: 'tusgate_proxy_downloads_refused_total',
+    help: 'Downloads (GET) a proxy backend refused with 429: one address has limits.downloadsPerClient in flight.',
+    labelNames: ['route', 'backend'],
+    registers: [this.registry],
+  });
+
   readonly proxyBodiesStalled = new Counter({
     name: 'tusgate_proxy_bodies_stalled_total',
     help: 'Proxied upload bodies ended because the client sent nothing for bodyIdleTimeout (408).',

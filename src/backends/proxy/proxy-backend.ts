@@ -38,7 +38,8 @@ export interface ProxyBackendOptions {
  * its connection for as long as the client takes to send it; so upload bodies get a pool of their
  * own, and every other request one that slow uploads cannot fill (HEAD: its own agent; GET
  * downloads, which a slow reader holds as long, a third pool). Bodies beyond the body pool's
- * size, or beyond one client address's share of it, are refused rather than queued.
+ * size, or beyond one client address's share of it, are refused rather than queued; so are
+ * downloads beyond one address's share of the download pool (the rest queue for a connection).
  */
 export class ProxyBackend implements Backend {
   readonly kind = 'proxy' as const;
@@ -48,6 +49,7 @@ export class ProxyBackend implements Backend {
   private readonly controlPool: Pool;
   private readonly downloadPool: Pool;
   private readonly bodies: BodyLimiter;
+  private readonly downloads: BodyLimiter;
   private readonly headForwarder: HeadForwarder;
   private readonly config: ProxyBackendConfig;
   private readonly metrics: Metrics;
@@ -64,6 +66,11 @@ export class ProxyBackend implements Backend {
     this.controlPool = this.createPool(controlConnections);
     this.downloadPool = this.createPool(controlConnections);
     this.bodies = new BodyLimiter({ total: connections, perClient: limits.bodiesPerClient });
+    // Only the share per address: downloads beyond the pool's size wait for a connection.
+    this.downloads = new BodyLimiter({
+      total: Number.POSITIVE_INFINITY,
+      perClient: limits.downloadsPerClient,
+    });
     this.headForwarder = new HeadForwarder(options.config.url, {
       connections: controlConnections,
       idleTimeoutMs: options.config.idleTimeout,
@@ -155,16 +162,24 @@ export class ProxyBackend implements Backend {
         .forward({ path, headers, res, rewriteHeaders, onError })
         .then(record);
     }
-    let releaseBody: (() => void) | undefined;
-    if (withBody) {
+    let releaseSlot: (() => void) | undefined;
+    if (method === 'GET') {
+      const admission = this.downloads.admit(ctx.client.address);
+      if (!admission.admitted) {
+        this.refuseDownload(res, ctx);
+        return Promise.resolve();
+      }
+      releaseSlot = admission.release;
+      res.once('close', releaseSlot);
+    } else if (withBody) {
       // Before the body is piped anywhere: a refused body is left for the gateway to drain.
       const admission = this.bodies.admit(ctx.client.address);
       if (!admission.admitted) {
         this.refuseBody(res, ctx, admission.reason);
         return Promise.resolve();
       }
-      releaseBody = admission.release;
-      res.once('close', releaseBody);
+      releaseSlot = admission.release;
+      res.once('close', releaseSlot);
     }
     const body = withBody
       ? upstreamBody(req, undeclaredBodyLimit(tus, ctx.route.config.maxSize))
@@ -194,7 +209,7 @@ export class ProxyBackend implements Backend {
           ctx.bytesSent += count;
         },
         done: (outcome) => {
-          releaseBody?.();
+          releaseSlot?.();
           record(outcome);
           resolve();
         },
@@ -219,6 +234,19 @@ export class ProxyBackend implements Backend {
     sendError(
       res,
       new TusgateError(code, { headers: { 'Retry-After': retryAfter } }),
+      ctx.requestId,
+    );
+  }
+
+  private refuseDownload(res: ServerResponse, ctx: RequestContext): void {
+    this.metrics.proxyDownloadsRefused.inc({ route: this.routeName, backend: this.name });
+    ctx.log.info({ backend: this.name, reason: 'client_limit' }, 'download refused');
+    const retryAfter = String(Math.ceil(this.config.limits.retryAfter / 1000));
+    sendError(
+      res,
+      new TusgateError('TUSGATE_ERR_TOO_MANY_DOWNLOADS', {
+        headers: { 'Retry-After': retryAfter },
+      }),
       ctx.requestId,
     );
   }
