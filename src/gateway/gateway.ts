@@ -431,6 +431,10 @@ export class Gateway {
       ]);
       throw error;
     }
+    // A route whose canary is gone stops reporting its weights.
+    for (const route of this.canaries.keys()) {
+      if (!canaries.has(route)) this.metrics.forgetCanary(route);
+    }
     this.canaries = canaries;
     this.hookRunnersByRoute = hookRunners;
     return {

@@ -238,6 +238,12 @@ export class Metrics {
     this.requestDuration.observe(labels, seconds);
   }
 
+  /** Removes a route's canary weights (its canary was removed by a reload). */
+  forgetCanary(route: string): void {
+    this.canaryWeight.remove({ route, kind: 'configured' });
+    this.canaryWeight.remove({ route, kind: 'effective' });
+  }
+
   observeCleanup(
     store: string,
     result:

@@ -21,6 +21,7 @@ import { BodyLimiter } from './body-limiter.ts';
 import { ForwardHandler, type ForwardOutcome } from './forward-handler.ts';
 import { HeadForwarder } from './head-forwarder.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
+import { LearnedLengths } from './learned-lengths.ts';
 import { upstreamBody } from './request-body.ts';
 import { UrlMapper } from './url-mapping.ts';
 
@@ -51,6 +52,7 @@ export class ProxyBackend implements Backend {
   private readonly bodies: BodyLimiter;
   private readonly downloads: BodyLimiter;
   private readonly headForwarder: HeadForwarder;
+  private readonly learnedLengths = new LearnedLengths();
   private readonly config: ProxyBackendConfig;
   private readonly metrics: Metrics;
   private readonly routeName: string;
@@ -126,7 +128,7 @@ export class ProxyBackend implements Backend {
 
     let createdAtBackend: string | undefined;
     const rewriteHeaders = (status: number, upstream: IncomingHttpHeaders) => {
-      observeLifecycle(status, upstream, ctx);
+      observeLifecycle(status, upstream, ctx, this.learnedLengths);
       const headers = this.rewriteResponseHeaders(status, upstream, ctx);
       if (method === 'POST' && status === 201) {
         createdAtBackend = this.recordCreation(upstream.location, ctx);
@@ -361,28 +363,58 @@ export class ProxyBackend implements Backend {
 
 /**
  * What a legacy server did to an upload, read from its answer: it does not tell us otherwise.
- * "Finished" needs the upload's length: from this request (creation, deferred length) or from the
- * creation request, recorded in the affinity table.
+ * "Finished" needs the upload's length: from this request (creation, deferred length), from the
+ * affinity table (the creation, or the PATCH that declared a deferred length), or, for an upload
+ * the table does not know, from the backend's last HEAD answer.
  */
 function observeLifecycle(
   status: number,
   upstream: IncomingHttpHeaders,
   ctx: RequestContext,
+  learned: LearnedLengths,
 ): void {
   const { method, uploadLength, concat } = ctx.tus;
   if (method === 'DELETE' && status === 204) {
     ctx.lifecycle.terminated = true;
     return;
   }
+  if (method === 'HEAD' && status === 200) {
+    learnLength(ctx, readTusResponse(upstream).uploadLength, learned);
+    return;
+  }
   const isCreation = method === 'POST' && status === 201;
   if (!isCreation && !(method === 'PATCH' && status === 204)) return;
-  if (uploadLength !== undefined) ctx.uploadLength = uploadLength;
-  if (isCreation) ctx.lifecycle.created = true;
+  if (isCreation) {
+    if (uploadLength !== undefined) ctx.uploadLength = uploadLength;
+    ctx.lifecycle.created = true;
+  } else {
+    learnLength(ctx, uploadLength, learned);
+    if (ctx.uploadLength == null && ctx.uploadId !== null) {
+      ctx.uploadLength = learned.get(ctx.uploadId);
+    }
+  }
   const offset = readTusResponse(upstream).uploadOffset ?? (isCreation ? 0 : undefined);
   if (concat.kind === 'final' && isCreation) ctx.lifecycle.finished = true;
   else if (offset !== undefined && ctx.uploadLength != null && offset === ctx.uploadLength) {
     ctx.lifecycle.finished = true;
+    if (ctx.uploadId !== null) learned.delete(ctx.uploadId);
   }
+}
+
+/** A length the owner table did not have: kept on record when it can be, else in memory. */
+function learnLength(ctx: RequestContext, length: number | undefined, learned: LearnedLengths) {
+  const id = ctx.uploadId;
+  if (length === undefined || id === null || ctx.uploadLength != null) return;
+  ctx.uploadLength = length;
+  const record = ctx.recordUploadLength;
+  if (record === undefined) {
+    learned.set(id, length);
+    return;
+  }
+  // Only for metrics and observed hooks: a failed record is logged, the request goes on.
+  record(length).catch((error: unknown) =>
+    ctx.log.warn({ err: error, uploadId: id }, 'upload length not recorded'),
+  );
 }
 
 function lastSegment(location: string | undefined): string | undefined {
