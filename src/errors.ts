@@ -124,6 +124,14 @@ export interface ConfigIssue {
   message: string;
 }
 
+/**
+ * Something found at start that the operator must fix (a file that cannot be used): the process
+ * prints its message, one line naming the file and what to do, and exits 1.
+ */
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
 export class ConfigError extends Error {
   readonly code = 'TUSGATE_ERR_CONFIG';
   readonly issues: ConfigIssue[];

@@ -1,9 +1,22 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { StartupError } from '../../errors.ts';
 import type { AffinityEntry, AffinityStore } from './affinity-store.ts';
 
 const purgeBatch = 1000;
+
+const schema = `
+  PRAGMA journal_mode = WAL;
+  PRAGMA synchronous = NORMAL;
+  CREATE TABLE IF NOT EXISTS ownership (
+    id TEXT PRIMARY KEY,
+    entry TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS ownership_expiry ON ownership (expires_at);
+  CREATE TABLE IF NOT EXISTS probe (name TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;
+`;
 
 /**
  * One host: the table in an SQLite file (WAL), so owners survive restarts. node:sqlite is
@@ -18,6 +31,9 @@ export class SqliteAffinityStore implements AffinityStore {
   readonly #purge: StatementSync;
   readonly #probe: StatementSync;
   readonly #purgeTimer: NodeJS.Timeout;
+  readonly #path: string;
+  /** The file opened; one removed or replaced later no longer receives what is written. */
+  readonly #file: { dev: number; ino: number };
   #purging = false;
 
   constructor(
@@ -25,18 +41,18 @@ export class SqliteAffinityStore implements AffinityStore {
     options: { ttlMs: number; purgeIntervalMs?: number; onPurgeError?: (error: unknown) => void },
   ) {
     mkdirSync(dirname(path), { recursive: true });
-    this.#db = new DatabaseSync(path, { timeout: 1000 });
-    this.#db.exec(`
-      PRAGMA journal_mode = WAL;
-      PRAGMA synchronous = NORMAL;
-      CREATE TABLE IF NOT EXISTS ownership (
-        id TEXT PRIMARY KEY,
-        entry TEXT NOT NULL,
-        expires_at INTEGER NOT NULL
-      ) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS ownership_expiry ON ownership (expires_at);
-      CREATE TABLE IF NOT EXISTS probe (name TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;
-    `);
+    this.#path = path;
+    try {
+      this.#db = new DatabaseSync(path, { timeout: 1000 });
+      this.#db.exec(schema);
+    } catch (error) {
+      throw new StartupError(
+        `the owner table ${path} cannot be used (${(error as Error).message}): restore it from a backup, or move it aside to start with an empty one (owners recorded in it are then forgotten)`,
+        { cause: error },
+      );
+    }
+    const { dev, ino } = statSync(path);
+    this.#file = { dev, ino };
     this.#ttlMs = options.ttlMs;
     this.#select = this.#db.prepare('SELECT entry FROM ownership WHERE id = ? AND expires_at > ?');
     this.#upsert = this.#db.prepare(
@@ -64,12 +80,34 @@ export class SqliteAffinityStore implements AffinityStore {
   }
 
   async set(id: string, entry: AffinityEntry): Promise<void> {
+    this.#checkSameFile();
     this.#upsert.run(id, JSON.stringify(entry), Date.now() + this.#ttlMs);
   }
 
   /** Writes one row: proves the file is writable, not only readable. */
   async checkReady(): Promise<void> {
+    this.#checkSameFile();
     this.#probe.run(Date.now());
+  }
+
+  /**
+   * A file removed or replaced under a running process (a restore, a cleanup script) would take
+   * every later owner into a file no one reads again: from then on the table fails closed.
+   */
+  #checkSameFile(): void {
+    let current: { dev: number; ino: number };
+    try {
+      current = statSync(this.#path);
+    } catch (error) {
+      throw new Error(
+        `the owner table ${this.#path} is gone (${(error as NodeJS.ErrnoException).code}): restart tusgate once the file is back, or to start an empty one`,
+      );
+    }
+    if (current.dev !== this.#file.dev || current.ino !== this.#file.ino) {
+      throw new Error(
+        `the owner table ${this.#path} was replaced while tusgate ran: restart tusgate to use the new file`,
+      );
+    }
   }
 
   /** Deletes expired rows a batch at a time, yielding to requests between batches. */
