@@ -4,7 +4,7 @@ import type { HookEvent } from '../../types.ts';
 export interface ProtoHookRequest {
   type: string;
   event: {
-    upload: {
+    upload: Partial<{
       id: string;
       size: number;
       sizeIsDeferred: boolean;
@@ -14,13 +14,13 @@ export interface ProtoHookRequest {
       isFinal: boolean;
       partialUploads: string[];
       storage: Record<string, string>;
-    };
-    httpRequest: {
+    }>;
+    httpRequest: Partial<{
       method: string;
       uri: string;
       remoteAddr: string;
       header: Record<string, string>;
-    };
+    }>;
   };
 }
 
@@ -35,7 +35,10 @@ export interface ProtoHookResponse {
   } | null;
 }
 
-/** The event as tusd's gRPC hooks send it: each request header with its first value only. */
+/**
+ * The event as tusd's gRPC hooks send it: each request header with its first value only, and, as
+ * Go's protobuf encoder does, no field left at its default on the wire.
+ */
 export function toProtoRequest(event: HookEvent): ProtoHookRequest {
   const { Upload: upload, HTTPRequest: request } = event.Event;
   const header: Record<string, string> = {};
@@ -45,7 +48,7 @@ export function toProtoRequest(event: HookEvent): ProtoHookRequest {
   return {
     type: event.Type,
     event: {
-      upload: {
+      upload: withoutDefaults({
         id: upload.ID,
         size: upload.Size,
         sizeIsDeferred: upload.SizeIsDeferred,
@@ -55,15 +58,29 @@ export function toProtoRequest(event: HookEvent): ProtoHookRequest {
         isFinal: upload.IsFinal,
         partialUploads: upload.PartialUploads ?? [],
         storage: upload.Storage ?? {},
-      },
-      httpRequest: {
+      }),
+      httpRequest: withoutDefaults({
         method: request.Method,
         uri: request.URI,
         remoteAddr: request.RemoteAddr,
         header,
-      },
+      }),
     },
   };
+}
+
+/** Leaves out false, 0, '' and empty lists and maps (protobufjs would send explicit zeros). */
+function withoutDefaults<T extends object>(message: T): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(message).filter(
+      ([, value]) =>
+        value !== false &&
+        value !== 0 &&
+        value !== '' &&
+        !(Array.isArray(value) && value.length === 0) &&
+        !(typeof value === 'object' && value !== null && Object.keys(value).length === 0),
+    ),
+  ) as Partial<T>;
 }
 
 /**
