@@ -36,7 +36,9 @@ export interface GrpcHookServer {
  * A HookHandler server of tusd's hook.proto, as a tusd user would write one: it records each
  * InvokeHook call and answers OK with `{}` unless told otherwise per hook type.
  */
-export async function startGrpcHookServer(): Promise<GrpcHookServer> {
+export async function startGrpcHookServer(
+  options: { tls?: { cert: Buffer; key: Buffer } } = {},
+): Promise<GrpcHookServer> {
   const hooks: ReceivedGrpcHook[] = [];
   const answers = new Map<string, GrpcAnswer>();
   let port = 0;
@@ -66,8 +68,14 @@ export async function startGrpcHookServer(): Promise<GrpcHookServer> {
     const next = new Server();
     next.addService(hookHandlerService().service, { InvokeHook: invokeHook });
     port = await new Promise<number>((resolve, reject) =>
-      next.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (error, bound) =>
-        error ? reject(error) : resolve(bound),
+      next.bindAsync(
+        `127.0.0.1:${port}`,
+        options.tls
+          ? ServerCredentials.createSsl(null, [
+              { cert_chain: options.tls.cert, private_key: options.tls.key },
+            ])
+          : ServerCredentials.createInsecure(),
+        (error, bound) => (error ? reject(error) : resolve(bound)),
       ),
     );
     server = next;

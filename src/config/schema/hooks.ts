@@ -87,7 +87,7 @@ const grpcHook = z.strictObject({
       /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/,
       'must be host:port, e.g. 127.0.0.1:8000',
     ),
-  /** TLS with the system's root certificates; plaintext (as tusd by default) otherwise. */
+  /** TLS, checked against the CAs Node trusts; plaintext (as tusd by default) otherwise. */
   tls: z.boolean().default(false),
   /** Client request headers sent along as call metadata (tusd: -hooks-grpc-forward-headers). */
   forwardHeaders: z.array(metadataKey).default([]),

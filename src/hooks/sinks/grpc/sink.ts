@@ -1,3 +1,4 @@
+import { createSecureContext } from 'node:tls';
 import {
   type Client,
   credentials,
@@ -42,7 +43,11 @@ export class GrpcHookSink implements HookSink {
     const HookHandler = hookHandlerService();
     this.#client = new HookHandler(
       config.url,
-      config.tls ? credentials.createSsl() : credentials.createInsecure(),
+      // Node's own trust store (NODE_EXTRA_CA_CERTS and NODE_USE_SYSTEM_CA apply); grpc-js's
+      // createSsl() would leave the extra CAs out.
+      config.tls
+        ? credentials.createFromSecureContext(createSecureContext())
+        : credentials.createInsecure(),
       {
         'grpc.max_receive_message_length': config.sizeLimit,
         // A server that comes back is noticed within seconds, not grpc's 2 minutes.
