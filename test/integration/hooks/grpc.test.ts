@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import { hookEventTypes } from '../../../src/config/schema/hooks.ts';
+import { hookEventTypes, hookSchema } from '../../../src/config/schema/hooks.ts';
+import { GrpcHookSink } from '../../../src/hooks/sinks/grpc/sink.ts';
 import { randomFile, tempDir } from '../../helpers/files.ts';
 import { type RunningGateway, startGateway } from '../../helpers/gateway.ts';
 import { type GrpcHookServer, startGrpcHookServer } from '../../helpers/grpc-hook-server.ts';
+import { hookEvent } from '../../helpers/hook-event.ts';
 import { eventually } from '../../helpers/hook-receiver.ts';
 import { metricValue, scrape } from '../../helpers/metrics.ts';
 import { tusUpload } from '../../helpers/tus-client.ts';
@@ -190,8 +192,11 @@ describe('gRPC hooks (tusd hook.proto, tusgate as client)', () => {
   test('an error status or no answer within timeout is a failure: 503, and no secret in the logs', async () => {
     server.answer('pre-create', { error: { code: status.INTERNAL, details: 'database down' } });
     try {
+      const calls = server.hooks.length;
       const failed = await create({ Authorization: secret });
       assert.equal(failed.status, 503);
+      // A pre-* call is made once, not retried.
+      assert.equal(server.hooks.length, calls + 1);
       assert.match(await failed.text(), /^TUSGATE_ERR_HOOK_UNAVAILABLE: /);
       server.answer('pre-create', { delayMs: 4_000, response: {} });
       const slow = await create({ Authorization: secret });
@@ -269,6 +274,28 @@ describe('gRPC hooks (tusd hook.proto, tusgate as client)', () => {
     } finally {
       server.answer('post-receive', { response: {} });
     }
+  });
+
+  test('a forwarded header goes as its first value, and only when metadata can carry it', async () => {
+    const config = hookSchema.parse({
+      type: 'grpc',
+      url: server.address,
+      events: ['post-create'],
+      forwardHeaders: ['X-Galaxy-User', 'X-Label'],
+    });
+    assert.ok(config.type === 'grpc');
+    const sink = new GrpcHookSink(config, 'grpc#test');
+    try {
+      await sink.send(hookEvent('post-create', 'forwarded-1'), {
+        'X-Galaxy-User': ['bob', 'alice'],
+        'X-Label': ['caf\u00e9'],
+      });
+    } finally {
+      await sink.close();
+    }
+    const call = server.hooks.find((hook) => hook.request.event.upload.id === 'forwarded-1')!;
+    assert.deepEqual(call.metadata['x-galaxy-user'], ['bob']);
+    assert.equal(call.metadata['x-label'], undefined);
   });
 
   test('a dead hook server does not hold uploads back, and gets the events in order when it returns', async () => {
