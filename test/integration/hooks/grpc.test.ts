@@ -190,7 +190,10 @@ describe('gRPC hooks (tusd hook.proto, tusgate as client)', () => {
   });
 
   test('an error status or no answer within timeout is a failure: 503, and no secret in the logs', async () => {
-    server.answer('pre-create', { error: { code: status.INTERNAL, details: 'database down' } });
+    // A server that echoes the credential it was sent in its error text.
+    server.answer('pre-create', {
+      error: { code: status.INTERNAL, details: `database down (caller ${secret})` },
+    });
     try {
       const calls = server.hooks.length;
       const failed = await create({ Authorization: secret });
@@ -203,7 +206,9 @@ describe('gRPC hooks (tusd hook.proto, tusgate as client)', () => {
       assert.equal(slow.status, 503);
       const failures = gw.logs().filter((line) => line.msg === 'pre-hook failed');
       assert.ok(
-        failures.some((line) => JSON.stringify(line).includes('INTERNAL database down')),
+        failures.some((line) =>
+          JSON.stringify(line).includes('INTERNAL database down (caller [redacted])'),
+        ),
         JSON.stringify(failures),
       );
       assert.ok(failures.some((line) => JSON.stringify(line).includes('DEADLINE_EXCEEDED')));

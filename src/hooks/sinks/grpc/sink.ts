@@ -59,11 +59,18 @@ export class GrpcHookSink implements HookSink {
 
   send(event: HookEvent, requestHeaders: Record<string, string[]>): Promise<HookResponse> {
     const metadata = new Metadata();
-    for (const [name, value] of Object.entries(this.config.headers)) metadata.set(name, value);
+    const sent: string[] = [];
+    for (const [name, value] of Object.entries(this.config.headers)) {
+      metadata.set(name, value);
+      sent.push(value);
+    }
     for (const name of this.config.forwardHeaders) {
       // As tusd: the first value; one that metadata cannot carry is left out.
       const value = requestHeaders[canonicalHeaderName(name)]?.[0];
-      if (value !== undefined && metadataValue.test(value)) metadata.set(name, value);
+      if (value !== undefined && metadataValue.test(value)) {
+        metadata.set(name, value);
+        sent.push(value);
+      }
     }
     const invoke = (this.#client as unknown as { InvokeHook: InvokeHook }).InvokeHook.bind(
       this.#client,
@@ -75,10 +82,9 @@ export class GrpcHookSink implements HookSink {
         { deadline: Date.now() + this.config.timeout },
         (error, response) => {
           if (error) {
+            const details = withoutValues(String(error.details ?? '').slice(0, 300), sent);
             reject(
-              new Error(
-                `gRPC hook failed: ${grpcStatus[error.code] ?? error.code} ${error.details}`.trim(),
-              ),
+              new Error(`gRPC hook failed: ${grpcStatus[error.code] ?? error.code} ${details}`),
             );
             return;
           }
@@ -95,4 +101,13 @@ export class GrpcHookSink implements HookSink {
   async close(): Promise<void> {
     this.#client.close();
   }
+}
+
+/** The server's error text goes to the logs: credentials it echoes back must not. */
+function withoutValues(text: string, values: string[]): string {
+  let result = text;
+  for (const value of values) {
+    if (value.length >= 4) result = result.replaceAll(value, '[redacted]');
+  }
+  return result;
 }
