@@ -50,7 +50,9 @@ export class HttpHookSink implements HookSink {
       type.split(';')[0]?.trim().toLowerCase() !== 'application/json'
     ) {
       await response.body.dump();
-      throw new Error(`hook endpoint answered Content-Type ${String(type)}, not application/json`);
+      throw new Error(
+        `hook endpoint answered Content-Type ${String(type).slice(0, 100)}, not application/json`,
+      );
     }
     const text = await readLimited(response.body, this.config.sizeLimit);
     if (text.trim() === '') throw new Error('hook endpoint answered an empty body, not JSON');
