@@ -59,7 +59,7 @@ const amqpHook = z
     timeout: duration.default(10_000),
   })
   .refine((hook) => hook.events.every((event) => event.startsWith('post-')), {
-    message: 'AMQP cannot answer: only post-* events (pre-* need an http or file hook)',
+    message: 'AMQP cannot answer: only post-* events (pre-* need an http, grpc or file hook)',
     path: ['events'],
   });
 

@@ -43,8 +43,8 @@ export function openHookClient(options: {
   const HookHandler = hookHandlerService();
   const client = new HookHandler(
     options.url,
-    // Node's own trust store (NODE_EXTRA_CA_CERTS and NODE_USE_SYSTEM_CA apply); grpc-js's
-    // createSsl() would leave the extra CAs out.
+    // Node's own trust store, NODE_EXTRA_CA_CERTS included; grpc-js's createSsl() leaves the
+    // extra CAs out.
     options.tls
       ? credentials.createFromSecureContext(createSecureContext())
       : credentials.createInsecure(),
