@@ -44,7 +44,7 @@ export async function startGateway(raw: Record<string, unknown>): Promise<Runnin
   return {
     gateway,
     url: addresses.publicUrl,
-    adminUrl: addresses.adminUrl,
+    adminUrl: addresses.adminUrl!,
     logs: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
     stop: () => gateway.close(2000),
   };
