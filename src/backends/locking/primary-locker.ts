@@ -125,6 +125,8 @@ export class PrimaryLockClient {
         if (lock) this.#abandoned.set(request, { table: lock.table, id: lock.id });
         reject(lockUnavailable('the primary process did not answer'));
       }, waitMs + answerGraceMs);
+      // A request still waiting does not keep a stopping process alive.
+      timer.unref();
       this.#pending.set(request, { resolve, reject, timer, lock });
       try {
         this.#channel.send(message);
