@@ -307,6 +307,35 @@ describe('docs/scaling.md: server.workers: 2 on one host (the built CLI)', () =>
     assert.ok(sample(metrics, 'tusgate_config_reloads_total', 'result="failure"') >= 1);
     assert.ok(sample(metrics, 'tusgate_config_reloads_total', 'result="success"') >= 1);
   });
+
+  test('SIGTERM to the primary lets a running upload finish, then every worker stops', async () => {
+    const length = 120_000; // under the maxSize the reload above set
+    const created = await freshRequest(native(), 'POST', {
+      ...tus,
+      ...alice,
+      'Upload-Length': String(length),
+    });
+    assert.equal(created.status, 201, created.body);
+    const url = new URL(created.headers.location as string, native()).href;
+    const id = url.slice(url.lastIndexOf('/') + 1);
+    const dataFile = (await findData(join(dir.path, 'srv', 'uploads'), id))!;
+    const patch = await openPatch(url, 0, length);
+    patch.req.write(Buffer.alloc(length / 2, 'c'));
+    await eventually('the PATCH writing', async () => (await sizeOf(dataFile)) > 0);
+    const workers = [...pids().values()];
+    const exited = new Promise<number | null>((resolve) => gw.process.once('exit', resolve));
+
+    gw.process.kill('SIGTERM');
+    await eventually('every worker shutting down', () =>
+      workers.every((pid) =>
+        logLines(gw.output()).some((line) => line.msg === 'shutting down' && line.pid === pid),
+      ),
+    );
+    patch.req.end(Buffer.alloc(length / 2, 'c'));
+    assert.equal(await patch.answer, 204, 'the running upload finished');
+    assert.equal(await exited, 0);
+    assert.ok((await readFile(dataFile)).equals(Buffer.alloc(length, 'c')));
+  });
 });
 
 async function sizeOf(path: string): Promise<number> {
