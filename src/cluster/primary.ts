@@ -52,7 +52,6 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   let config = options.config;
   let text = options.text;
   const log = createLogger(config.logging).child({ role: 'primary', pid: process.pid });
-  cluster.setupPrimary({ silent: false });
 
   const slots: Slot[] = Array.from({ length: count }, (_, index) => ({
     index,
@@ -112,7 +111,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   let allListening: (() => void) | undefined;
 
   const fork = (slot: Slot) => {
-    const worker = cluster.fork({ TUSGATE_WORKER_SLOT: String(slot.index) });
+    const worker = cluster.fork();
     slot.worker = worker;
     slot.listening = false;
     worker.on('message', (message: unknown) => {
