@@ -11,8 +11,13 @@ import {
   workerPids,
 } from '../../helpers/cluster.ts';
 import { randomFile, sha256File, tempDir } from '../../helpers/files.ts';
-import { type GatewayProcess, runGatewayProcess } from '../../helpers/gateway.ts';
+import {
+  type GatewayProcess,
+  runGatewayProcess,
+  startGatewayProcess,
+} from '../../helpers/gateway.ts';
 import { scrape } from '../../helpers/metrics.ts';
+import { nativeConfig } from '../../helpers/native.ts';
 import { freePort } from '../../helpers/ports.ts';
 import { tusUpload } from '../../helpers/tus-client.ts';
 import { type RunningTusd, startTusd } from '../../helpers/tusd.ts';
@@ -349,3 +354,21 @@ async function findData(root: string, id: string): Promise<string | undefined> {
   }
   return undefined;
 }
+
+test('with workers, only worker 0 runs the stores’ scheduled cleanups', async () => {
+  const dir = await tempDir('tusgate-workers-cleanup-');
+  const raw = nativeConfig(dir.path, { store: { cleanupInterval: '100ms' } });
+  const gw = await startGatewayProcess(
+    { ...raw, server: { workers: 2 } },
+    { startTimeoutMs: 60_000 },
+  );
+  try {
+    const runs = () => logLines(gw.output()).filter((line) => line.msg === 'cleanup finished');
+    await eventually('several cleanup runs', () => runs().length >= 4);
+    assert.deepEqual(new Set(runs().map((line) => line.worker)), new Set([0]));
+    assert.equal(workerPids(gw.output()).size, 2, 'while two workers run');
+  } finally {
+    await gw.stop();
+    await dir.remove();
+  }
+});
