@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { type ClientRequest, request } from 'node:http';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { stringify } from 'yaml';
 import {
   eventually,
   freshRequest,
@@ -18,7 +20,7 @@ import {
 } from '../../helpers/gateway.ts';
 import { scrape } from '../../helpers/metrics.ts';
 import { nativeConfig } from '../../helpers/native.ts';
-import { freePort } from '../../helpers/ports.ts';
+import { freePort, listenOnLoopback } from '../../helpers/ports.ts';
 import { tusUpload } from '../../helpers/tus-client.ts';
 import { type RunningTusd, startTusd } from '../../helpers/tusd.ts';
 
@@ -369,6 +371,26 @@ test('with workers, only worker 0 runs the stores’ scheduled cleanups', async 
     assert.equal(workerPids(gw.output()).size, 2, 'while two workers run');
   } finally {
     await gw.stop();
+    await dir.remove();
+  }
+});
+
+test('workers that cannot listen stop the start: the primary exits 1 and names the problem', async () => {
+  const taken = createServer();
+  const port = await listenOnLoopback(taken);
+  const dir = await tempDir('tusgate-workers-taken-');
+  try {
+    const adminPort = await freePort();
+    const configFile = join(dir.path, 'tusgate.yaml');
+    const server = { workers: 2, listen: `127.0.0.1:${port}`, admin: `127.0.0.1:${adminPort}` };
+    await writeFile(configFile, stringify({ ...nativeConfig(dir.path), server }));
+    await assert.rejects(
+      runGatewayProcess(configFile, { port, adminPort }, { startTimeoutMs: 60_000 }),
+      (error: Error) =>
+        /tusgate exited with 1/.test(error.message) && /EADDRINUSE/.test(error.message),
+    );
+  } finally {
+    taken.close();
     await dir.remove();
   }
 });
