@@ -291,6 +291,16 @@ describe('docs/scaling.md: server.workers: 2 on one host (the built CLI)', () =>
       return seen;
     };
 
+    // A SIGHUP to a worker itself (a signal to the whole process group) is the primary's job.
+    const before = pids();
+    for (const pid of before.values()) process.kill(pid, 'SIGHUP');
+    const ready = await fetch(`${gw.adminUrl}/readyz`);
+    const readiness = (await ready.json()) as { checks: { name: string; ok: boolean }[] };
+    assert.equal(ready.status, 200, 'both workers answered after their SIGHUP');
+    for (const pid of before.values()) {
+      assert.ok(readiness.checks.some((check) => check.name.includes(`pid ${pid}`) && check.ok));
+    }
+
     const next = configText.replace(
       '    match: { pathPrefix: /files/ }\n',
       '    match: { pathPrefix: /files/ }\n    maxSize: 123456\n',
