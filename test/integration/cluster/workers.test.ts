@@ -404,3 +404,49 @@ test('workers that cannot listen stop the start: the primary exits 1 and names t
     await dir.remove();
   }
 });
+
+test('with workers, /admin/routes answers for the workers and a canary reset reaches every one', async () => {
+  const tusd = await startTusd();
+  const dir = await tempDir('tusgate-workers-admin-');
+  const token = 'admin-token-0123456789';
+  try {
+    const raw = nativeConfig(dir.path, {
+      backends: { legacy: { type: 'tusd', url: tusd.url } },
+      create: 'legacy',
+      route: { canary: { backend: 'native', weight: 25 } },
+    });
+    const gw = await startGatewayProcess(
+      { ...raw, server: { workers: 2, adminToken: token } },
+      { startTimeoutMs: 60_000 },
+    );
+    try {
+      const admin = (path: string, method = 'GET') =>
+        fetch(`${gw.adminUrl}${path}`, { method, headers: { Authorization: `Bearer ${token}` } });
+      const listed = await admin('/admin/routes');
+      assert.equal(listed.status, 200);
+      const { routes } = (await listed.json()) as {
+        routes: { name: string; canary: { configuredWeight: number } | null }[];
+      };
+      assert.equal(routes[0]?.name, 'uploads');
+      assert.equal(routes[0]?.canary?.configuredWeight, 25);
+
+      assert.equal((await admin('/admin/routes/uploads/reset', 'POST')).status, 200);
+      assert.equal((await admin('/admin/routes/nowhere/reset', 'POST')).status, 404);
+      const resets = () =>
+        new Set(
+          logLines(gw.output())
+            .filter((line) => String(line.msg).startsWith('canary reset'))
+            .map((line) => line.pid),
+        );
+      await eventually('a reset in each worker', () =>
+        [...workerPids(gw.output()).values()].every((pid) => resets().has(pid)),
+      );
+      assert.equal((await fetch(`${gw.adminUrl}/admin/routes`)).status, 401, 'token required');
+    } finally {
+      await gw.stop();
+    }
+  } finally {
+    await tusd.stop();
+    await dir.remove();
+  }
+});
