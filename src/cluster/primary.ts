@@ -66,7 +66,12 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   });
   const calls = new Map<
     number,
-    { resolve: (value: unknown) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }
+    {
+      worker: number;
+      resolve: (value: unknown) => void;
+      reject: (error: Error) => void;
+      timer: NodeJS.Timeout;
+    }
   >();
   let nextCall = 1;
   let stopping = false;
@@ -97,7 +102,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
         calls.delete(id);
         reject(new Error(`worker ${worker.process.pid} did not answer ${request.method}`));
       }, callTimeoutMs);
-      calls.set(id, { resolve, reject, timer });
+      calls.set(id, { worker: worker.id, resolve, reject, timer });
       if (!sendTo(worker, { tusgate: 'call', call: id, ...request })) {
         clearTimeout(timer);
         calls.delete(id);
@@ -139,6 +144,13 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     });
     worker.on('exit', (code, signal) => {
       locks.forgetWorker(worker.id);
+      // A scrape or readiness check waiting on this worker gets its answer now, not at the timeout.
+      for (const [id, pending] of calls) {
+        if (pending.worker !== worker.id) continue;
+        calls.delete(id);
+        clearTimeout(pending.timer);
+        pending.reject(new Error(`worker ${worker.process.pid} exited`));
+      }
       if (slot.worker === worker) {
         slot.worker = undefined;
         slot.listening = false;
