@@ -63,6 +63,10 @@ export const errorCatalogue = {
     status: 503,
     message: 'upload ownership cannot be checked or recorded right now; try again later',
   },
+  TUSGATE_ERR_LOCK_UNAVAILABLE: {
+    status: 503,
+    message: 'the upload lock cannot be taken right now; try again later',
+  },
   TUSGATE_ERR_HOOK_REJECTED: { status: 400, message: 'rejected by hook' },
   TUSGATE_ERR_STORAGE_FULL: { status: 507, message: 'the upload store is full' },
   TUSGATE_ERR_STORAGE_UNAVAILABLE: {

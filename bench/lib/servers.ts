@@ -65,6 +65,8 @@ export async function startGatewayServer(
   dir: string,
   routes: Record<string, unknown>[],
   stores: Record<string, unknown> = {},
+  /** server.workers: the primary and its workers are one process tree. */
+  workers = 1,
 ): Promise<Server> {
   const port = await freePort();
   const admin = await freePort();
@@ -73,7 +75,7 @@ export async function startGatewayServer(
   await writeFile(
     configFile,
     stringify({
-      server: { listen: `127.0.0.1:${port}`, admin: `127.0.0.1:${admin}` },
+      server: { listen: `127.0.0.1:${port}`, admin: `127.0.0.1:${admin}`, workers },
       logging: { level: 'info', pretty: false },
       stores,
       routes,
@@ -86,7 +88,8 @@ export async function startGatewayServer(
       stdio: 'ignore',
     },
   );
-  await waitForPort(admin, 15_000);
+  // With workers, the admin listener opens once every worker listens.
+  await waitForPort(admin, 60_000);
   const base = (routes[0]?.match as { pathPrefix?: string } | undefined)?.pathPrefix ?? '/files/';
   return {
     name: 'tusgate',

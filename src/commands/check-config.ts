@@ -22,7 +22,7 @@ export async function checkConfigCommand(file: string): Promise<number> {
 }
 
 /** Builds each route's authenticator whose `auth` block is itself valid, and collects what fails. */
-async function authenticatorIssues(document: unknown): Promise<ConfigIssue[]> {
+export async function authenticatorIssues(document: unknown): Promise<ConfigIssue[]> {
   const routes = (document as { routes?: unknown } | undefined)?.routes;
   if (!Array.isArray(routes)) return [];
   const issues: ConfigIssue[] = [];

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { createBackend } from '../backends/index.ts';
 import { readCleanupRecord } from '../backends/native/cleanup-record.ts';
 import {
+  type LockTableFactory,
   type StoreLookup,
   StoreRegistry,
   type StoreSet,
@@ -15,7 +16,13 @@ import { configSecrets } from '../config/secrets.ts';
 import { ConfigError } from '../errors.ts';
 import { RouteHookRunner } from '../hooks/runner.ts';
 import { type HookRunner, noHooks } from '../hooks/types.ts';
-import { createAdminHandler, type ReadinessCheck } from '../observability/admin.ts';
+import {
+  type AdminRoutes,
+  checkReadiness,
+  createAdminHandler,
+  type Readiness,
+  type ReadinessCheck,
+} from '../observability/admin.ts';
 import { type ExternalCleanup, Metrics } from '../observability/metrics.ts';
 import { createErrorReporter, type ErrorReporter } from '../observability/sentry.ts';
 import { clientErrorCode, rawErrorResponse } from '../tus/respond.ts';
@@ -36,14 +43,23 @@ export interface GatewayOptions {
   metrics?: Metrics;
   /** Defaults to a Sentry client when the config (or SENTRY_DSN) names a DSN. */
   errors?: ErrorReporter;
+  /**
+   * As a worker of `server.workers` (src/cluster/): the primary serves the admin listener
+   * (`adminListener: false`), one worker runs the stores' cleanups, and the upload locks are
+   * the primary's (`lockTables`). Defaults: one process doing all of it.
+   */
+  adminListener?: boolean;
+  cleanup?: boolean;
+  lockTables?: LockTableFactory;
 }
 
 export interface ListeningAddresses {
   public: AddressInfo;
-  admin: AddressInfo;
+  /** Absent in a worker of `server.workers` (the primary serves it). */
+  admin: AddressInfo | undefined;
   /** e.g. http://127.0.0.1:1080 */
   publicUrl: string;
-  adminUrl: string;
+  adminUrl: string | undefined;
 }
 
 /** One generation of config: its routes and backends. Reloads replace it as a whole. */
@@ -77,30 +93,43 @@ export class Gateway {
   private canaries = new Map<string, CanaryController>();
   /** Hook runners by route, kept across reloads that leave a route's hooks unchanged. */
   private hookRunnersByRoute = new Map<string, { key: string; runner: RouteHookRunner }>();
+  private readonly adminListener: boolean;
+  private readonly runsCleanup: boolean;
+  /** The admin API's view of the routes (the primary asks a worker for it). */
+  readonly adminRoutes: AdminRoutes;
 
   constructor(config: Config, options: GatewayOptions) {
     this.config = config;
+    this.adminListener = options.adminListener ?? true;
+    this.runsCleanup = options.cleanup ?? true;
     this.log = options.log;
     this.metrics = options.metrics ?? new Metrics();
     this.errors =
       options.errors ??
       createErrorReporter(config.sentry, this.log, { secrets: () => configSecrets(this.config) });
-    this.stores = new StoreRegistry(config.stores, this.log, (store, outcome) => {
-      if (outcome instanceof Error) {
-        this.metrics.observeCleanup(store, { ok: false });
-        this.errors.report(outcome, { kind: 'cleanup' });
-        return;
-      }
-      this.metrics.observeCleanup(store, {
-        ok: true,
-        removedFiles: outcome.removedFiles,
-        removedUploads: outcome.removedUploads,
-        removedHandoffLinks: outcome.removedHandoffLinks.length,
-        seconds: outcome.durationMs / 1000,
-      });
-    });
+    this.stores = new StoreRegistry(
+      config.stores,
+      this.log,
+      (store, outcome) => {
+        if (outcome instanceof Error) {
+          this.metrics.observeCleanup(store, { ok: false });
+          this.errors.report(outcome, { kind: 'cleanup' });
+          return;
+        }
+        this.metrics.observeCleanup(store, {
+          ok: true,
+          removedFiles: outcome.removedFiles,
+          removedUploads: outcome.removedUploads,
+          removedHandoffLinks: outcome.removedHandoffLinks.length,
+          seconds: outcome.durationMs / 1000,
+        });
+      },
+      options.lockTables,
+    );
     // Runs of `tusgate cleanup` (cron) are counted too: the CLI leaves its last run in the root.
-    this.metrics.readExternalCleanups(() => this.externalCleanups());
+    // Only the process that runs cleanups reads them, or /metrics (summed over workers) counts
+    // each run once per worker.
+    if (this.runsCleanup) this.metrics.readExternalCleanups(() => this.externalCleanups());
     // A store or ids file that cannot be opened stops the start, not the first upload.
     this.affinityConfig = config.affinity;
     this.openOwnershipSources(config);
@@ -172,32 +201,29 @@ export class Gateway {
       }
     });
 
+    this.adminRoutes = {
+      list: () =>
+        this.runtime.routes.map((route) => ({
+          name: route.name,
+          pathPrefix: route.publicBase,
+          backends: [...route.backends.keys()],
+          create: route.createBackend.name,
+          canary: route.canary?.snapshot() ?? null,
+        })),
+      reset: (name) => {
+        const route = this.runtime.routes.find((candidate) => candidate.name === name);
+        if (!route) return undefined;
+        if (!route.canary) return false;
+        route.canary.reset();
+        return true;
+      },
+    };
     const admin = createAdminHandler({
       metrics: this.metrics,
       adminToken: () => this.config.server.adminToken,
-      routes: {
-        list: () =>
-          this.runtime.routes.map((route) => ({
-            name: route.name,
-            pathPrefix: route.publicBase,
-            backends: [...route.backends.keys()],
-            create: route.createBackend.name,
-            canary: route.canary?.snapshot() ?? null,
-          })),
-        reset: (name) => {
-          const route = this.runtime.routes.find((candidate) => candidate.name === name);
-          if (!route) return undefined;
-          if (!route.canary) return false;
-          route.canary.reset();
-          return true;
-        },
-      },
+      routes: this.adminRoutes,
       readiness: () => this.readinessChecks(),
-      onReadiness: (name, up) => {
-        if (name === ownershipCheckName) return;
-        const [route, backend] = name.split('/');
-        this.metrics.backendUp.set({ route: route ?? '', backend: backend ?? '' }, up ? 1 : 0);
-      },
+      onReadiness: (name, up) => this.onReadiness(name, up),
     });
     this.adminServer = createServer((req, res) => {
       admin(req, res).catch((error: unknown) => {
@@ -206,6 +232,17 @@ export class Gateway {
         res.end('{"error":"internal error"}');
       });
     });
+  }
+
+  /** What /readyz reports for this process (a primary of workers asks each worker). */
+  checkReadiness(): Promise<Readiness> {
+    return checkReadiness(this.readinessChecks(), (name, up) => this.onReadiness(name, up));
+  }
+
+  private onReadiness(name: string, up: boolean): void {
+    if (name === ownershipCheckName) return;
+    const [route, backend] = name.split('/');
+    this.metrics.backendUp.set({ route: route ?? '', backend: backend ?? '' }, up ? 1 : 0);
   }
 
   get currentConfig(): Config {
@@ -275,7 +312,8 @@ export class Gateway {
     });
   }
 
-  private refuseReload(error: unknown, file: string | undefined): void {
+  /** Counts and logs a refused reload (also one the primary of workers refused for all). */
+  refuseReload(error: unknown, file: string | undefined): void {
     this.metrics.configReloads.inc({ result: 'failure' });
     const issues = error instanceof ConfigError ? error.issues : undefined;
     this.log.error(
@@ -303,18 +341,18 @@ export class Gateway {
   async listen(): Promise<ListeningAddresses> {
     const { listen, admin } = this.config.server;
     await listenOn(this.publicServer, listen.host, listen.port);
-    await listenOn(this.adminServer, admin.host, admin.port);
-    this.stores.startCleanups();
+    if (this.adminListener) await listenOn(this.adminServer, admin.host, admin.port);
+    if (this.runsCleanup) this.stores.startCleanups();
     // Keeps tusgate_backend_up current for alerts even when nobody polls /readyz.
     this.healthTimer = setInterval(() => void this.probeBackends(), 15_000);
     this.healthTimer.unref();
     const publicAddress = this.publicServer.address() as AddressInfo;
-    const adminAddress = this.adminServer.address() as AddressInfo;
+    const adminAddress = (this.adminServer.address() ?? undefined) as AddressInfo | undefined;
     return {
       public: publicAddress,
       admin: adminAddress,
       publicUrl: urlOf(publicAddress),
-      adminUrl: urlOf(adminAddress),
+      adminUrl: adminAddress && urlOf(adminAddress),
     };
   }
 
@@ -331,7 +369,9 @@ export class Gateway {
     this.log.info({ activeRequests: this.activeRequests, deadlineMs }, 'shutting down');
     this.stores.close();
     const publicClosed = new Promise<void>((resolve) => this.publicServer.close(() => resolve()));
-    const adminClosed = new Promise<void>((resolve) => this.adminServer.close(() => resolve()));
+    const adminClosed = this.adminServer.listening
+      ? new Promise<void>((resolve) => this.adminServer.close(() => resolve()))
+      : Promise.resolve();
     this.publicServer.closeIdleConnections();
     this.adminServer.closeAllConnections();
     const deadline = Date.now() + deadlineMs;
@@ -532,6 +572,7 @@ function restartOnlyChanges(current: Config, next: Config): string[] {
     ['server.idleTimeout', (config) => config.server.idleTimeout],
     ['server.keepAliveTimeout', (config) => config.server.keepAliveTimeout],
     ['server.maxHeaderSize', (config) => config.server.maxHeaderSize],
+    ['server.workers', (config) => config.server.workers],
     ['logging', (config) => config.logging],
     ['sentry', (config) => config.sentry],
     ['affinity', (config) => config.affinity],

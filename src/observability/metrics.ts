@@ -25,6 +25,8 @@ function statusClass(status: number): string {
 /**
  * All of one gateway's metrics, in a registry of its own (tests run many gateways in one process).
  * Labels are bounded: route, backend, method, status class — never ids, users or paths.
+ * With `server.workers`, the primary's /metrics sums the workers' values (prom-client's cluster
+ * aggregation); a metric whose sum would mislead names its `aggregator`.
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -142,6 +144,8 @@ export class Metrics {
     name: 'tusgate_cleanup_last_success_timestamp_seconds',
     help: 'Unix time of the last successful cleanup run of a store.',
     labelNames: ['store'],
+    // One worker cleans up.
+    aggregator: 'max',
     registers: [this.registry],
   });
 
@@ -149,6 +153,8 @@ export class Metrics {
     name: 'tusgate_backend_up',
     help: '1 when the backend answered its last readiness probe.',
     labelNames: ['route', 'backend'],
+    // With workers, each probes: down as soon as one worker sees it down.
+    aggregator: 'min',
     registers: [this.registry],
   });
 
@@ -190,6 +196,8 @@ export class Metrics {
     name: 'tusgate_config_reloads_total',
     help: 'Configuration reloads, by result.',
     labelNames: ['result'],
+    // Every worker reloads: count each reload once, not once per worker.
+    aggregator: 'max',
     registers: [this.registry],
   });
 
@@ -197,6 +205,8 @@ export class Metrics {
     name: 'tusgate_canary_weight_percent',
     help: 'Share of new uploads a route sends to its canary backend: configured, and effective (0 after a rollback).',
     labelNames: ['route', 'kind'],
+    // Each worker keeps its own failure window: a rollback in one shows.
+    aggregator: 'min',
     registers: [this.registry],
   });
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { HookRunner } from '../../hooks/types.ts';
 import type { Metrics } from '../../observability/metrics.ts';
-import type { UploadLocker } from './locker.ts';
+import type { UploadLockTable } from './locker.ts';
 import type { DateShardedStore } from './store.ts';
 
 /** Everything the native protocol handlers share: one per backend instance. */
@@ -9,7 +9,7 @@ export interface NativeEnvironment {
   readonly backendName: string;
   readonly routeName: string;
   readonly store: DateShardedStore;
-  readonly locker: UploadLocker;
+  readonly locker: UploadLockTable;
   readonly hooks: HookRunner;
   readonly metrics: Metrics;
   readonly log: Logger;

@@ -47,3 +47,17 @@ export class UploadLocker {
     };
   }
 }
+
+/**
+ * What a store's users need of its lock table: this process's UploadLocker, or (with
+ * `server.workers`) a table the primary process keeps for every worker (backends/locking/).
+ */
+export interface UploadLockTable {
+  acquire(id: string, timeoutMs: number): Promise<(() => void) | null>;
+  /** Held by a request of this process. */
+  isHeld(id: string): boolean;
+  /** Ids held by requests of this process. */
+  heldIds(): Iterable<string>;
+  /** Ids held anywhere the table reaches (every worker): what cleanup must leave alone. */
+  heldAnywhere?(): Promise<Iterable<string>>;
+}

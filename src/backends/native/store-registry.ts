@@ -3,7 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { StoreConfig } from '../../config/schema/index.ts';
 import { type CleanupReport, cleanupStore } from './cleanup.ts';
-import { UploadLocker } from './locker.ts';
+import { UploadLocker, type UploadLockTable } from './locker.ts';
 import { DateShardedStore } from './store.ts';
 
 /** Told about every scheduled cleanup run: its report, or the error that stopped it. */
@@ -18,10 +18,13 @@ export interface StoreRuntime {
   readonly store: DateShardedStore;
   /** Shared by every backend on this store's files: one writer per upload, whatever route or
    * config generation it came by. */
-  readonly locker: UploadLocker;
+  readonly locker: UploadLockTable;
   /** A cleanup run is under way. */
   cleaning?: boolean;
 }
+
+/** Makes the lock table of a store root (its real path): in-process unless told otherwise. */
+export type LockTableFactory = (realRoot: string) => UploadLockTable;
 
 /** Where backends find their store: the stores of one config generation. */
 export interface StoreLookup {
@@ -45,11 +48,11 @@ interface StoreEntry extends StoreRuntime {
 export class StoreSet implements StoreLookup {
   readonly entries: ReadonlyMap<string, StoreEntry>;
   /** Lock tables this set made for roots no earlier generation used. */
-  readonly newLockers: ReadonlyMap<string, UploadLocker>;
+  readonly newLockers: ReadonlyMap<string, UploadLockTable>;
 
   constructor(
     entries: ReadonlyMap<string, StoreEntry>,
-    newLockers: ReadonlyMap<string, UploadLocker>,
+    newLockers: ReadonlyMap<string, UploadLockTable>,
   ) {
     this.entries = entries;
     this.newLockers = newLockers;
@@ -72,16 +75,23 @@ export class StoreSet implements StoreLookup {
  */
 export class StoreRegistry implements StoreLookup {
   #current: StoreSet;
-  readonly #lockers = new Map<string, UploadLocker>();
+  readonly #lockers = new Map<string, UploadLockTable>();
+  readonly #newLockTable: LockTableFactory;
   /** Store roots seen to exist, kept across reloads (see DateShardedStore). */
   readonly #rootsSeen = new Set<string>();
   readonly #log: Logger;
   readonly #onCleanup: CleanupListener | undefined;
   #started = false;
 
-  constructor(configs: Record<string, StoreConfig>, log: Logger, onCleanup?: CleanupListener) {
+  constructor(
+    configs: Record<string, StoreConfig>,
+    log: Logger,
+    onCleanup?: CleanupListener,
+    newLockTable: LockTableFactory = () => new UploadLocker(),
+  ) {
     this.#log = log;
     this.#onCleanup = onCleanup;
+    this.#newLockTable = newLockTable;
     this.#current = new StoreSet(new Map(), new Map());
     this.commit(this.prepare(configs));
   }
@@ -93,11 +103,11 @@ export class StoreRegistry implements StoreLookup {
 
   /** Builds the stores of a config; nothing in force changes until `commit`. */
   prepare(configs: Record<string, StoreConfig>): StoreSet {
-    const newLockers = new Map<string, UploadLocker>();
-    const lockerFor = (realRoot: string): UploadLocker => {
+    const newLockers = new Map<string, UploadLockTable>();
+    const lockerFor = (realRoot: string): UploadLockTable => {
       let locker = this.#lockers.get(realRoot) ?? newLockers.get(realRoot);
       if (!locker) {
-        locker = new UploadLocker();
+        locker = this.#newLockTable(realRoot);
         newLockers.set(realRoot, locker);
       }
       return locker;
@@ -173,8 +183,9 @@ export class StoreRegistry implements StoreLookup {
 
   async #cleanup(entry: StoreEntry): Promise<void> {
     const { store, locker } = entry;
-    const busyFolders = new Set([...locker.heldIds()].map((id) => store.pathsFor(id).folder));
     try {
+      const held = (await locker.heldAnywhere?.()) ?? locker.heldIds();
+      const busyFolders = new Set([...held].map((id) => store.pathsFor(id).folder));
       const report = await cleanupStore(store, { busyFolders, signal: entry.retired.signal });
       this.#onCleanup?.(store.name, report, store.root);
       this.#log.info(

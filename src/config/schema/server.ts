@@ -17,6 +17,16 @@ export const serverSchema = z.strictObject({
   keepAliveTimeout: duration.default(5_000),
   shutdownTimeout: duration.default(30_000),
   maxHeaderSize: size.default(16 * 1024),
+  /**
+   * Processes serving the public listener (node:cluster): 1 is one process as ever; `auto` is one
+   * per core (os.availableParallelism()). With more than one, a primary process holds the admin
+   * listener, the upload locks and the config, and replaces workers that die.
+   */
+  workers: z
+    .union([z.literal('auto'), z.number().int().min(1).max(256)], {
+      error: 'must be auto or a whole number of processes from 1 to 256',
+    })
+    .default(1),
   /** Bearer token for /admin/* on the admin listener; without it those endpoints are off. */
   adminToken: z.string().min(16, 'use at least 16 characters').optional(),
 });
