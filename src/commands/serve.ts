@@ -68,6 +68,10 @@ export async function serveCommand(
   }
 
   if (configFile) watchConfig(configFile, gateway, log, (next) => withOverrides(next, overrides));
+  // Certificates reload on SIGHUP as well as when their files change (see gateway/listeners.ts).
+  if (config.server.tls || config.server.adminTls) {
+    process.on('SIGHUP', () => void gateway.reloadCertificates());
+  }
 
   return new Promise<number>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
