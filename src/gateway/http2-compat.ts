@@ -1,5 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { drainAfterAnswer } from './early-answer.ts';
 
 /**
  * HTTP/2 requests reach the pipeline through Node's compatibility API, which covers what tusgate
@@ -8,7 +9,9 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
  *  - no `headersDistinct`, and the authority comes as `:authority`, not `Host`;
  *  - a body of undeclared length has no `Transfer-Encoding: chunked` to say it is there;
  *  - HTTP/1 connection headers (`Connection: close`...) make an HTTP/2 response throw;
- *  - the response has no `destroyed`.
+ *  - the response has no `destroyed`, and its 'finish' comes only once the whole stream closed,
+ *    which a client still sending a body never lets happen: the early-answer reset (see
+ *    early-answer.ts) waits for the stream's own 'finish' instead.
  * Pseudo-headers (`:path`...) stay in `req.headers` (Node reads the method and URL from them) and
  * are never forwarded (see backends/proxy/headers.ts).
  */
@@ -57,6 +60,7 @@ export function adaptHttp2Exchange(
     },
   });
   Object.defineProperty(res, 'destroyed', { get: () => res.stream.destroyed });
+  res.stream.once('finish', () => drainAfterAnswer(req as unknown as IncomingMessage));
   // The types differ; the members tusgate uses behave alike (see above).
   return {
     req: req as unknown as IncomingMessage,
