@@ -18,15 +18,19 @@ import { drainAfterAnswer } from './early-answer.ts';
 export function adaptHttp2Exchange(
   req: Http2ServerRequest,
   res: Http2ServerResponse,
-): { req: IncomingMessage; res: ServerResponse } {
+): { req: IncomingMessage; res: ServerResponse } | undefined {
   const headers = req.headers;
   const distinct: Record<string, string[]> = {};
   const raw = req.rawHeaders;
   for (let index = 0; index + 1 < raw.length; index += 2) {
     const name = (raw[index] as string).toLowerCase();
+    const value = raw[index + 1] as string;
+    // RFC 9113 §8.2.1: such a request is malformed. nghttp2 lets it through, and an HTTP/1.1
+    // backend must never see a line break smuggled inside a header.
+    if (/[\r\n\0]/.test(value)) return undefined;
     if (name.startsWith(':')) continue;
     distinct[name] ??= [];
-    distinct[name].push(raw[index + 1] as string);
+    distinct[name].push(value);
   }
   Object.defineProperty(req, 'headersDistinct', { value: distinct });
 

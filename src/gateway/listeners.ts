@@ -7,6 +7,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import {
+  constants,
   createSecureServer,
   type Http2SecureServer,
   type Http2ServerRequest,
@@ -108,6 +109,11 @@ export class Listener {
           return;
         }
         const exchange = adaptHttp2Exchange(req, res);
+        if (!exchange) {
+          listener.log.debug({ path: req.url }, 'malformed HTTP/2 request: stream reset');
+          req.stream.close(constants.NGHTTP2_PROTOCOL_ERROR);
+          return;
+        }
         handler(exchange.req, exchange.res);
       },
     );
