@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: every benchmark, each printing ratios against peers measured in the same run.
- * BENCH_ONLY=proxy,native,memory,cleanup picks some of them.
+ * BENCH_ONLY=proxy,native,memory,cleanup,http2 picks some of them.
  */
 import { runCleanupBenchmark } from './cleanup.ts';
+import { runHttp2Benchmark } from './http2.ts';
 import { runNativeBenchmark } from './native.ts';
 import { runMemoryBenchmark } from './native-memory.ts';
 import { runProxyBenchmark } from './proxy.ts';
@@ -12,6 +13,7 @@ const all = {
   native: runNativeBenchmark,
   memory: runMemoryBenchmark,
   cleanup: runCleanupBenchmark,
+  http2: runHttp2Benchmark,
 };
 const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim());
 for (const [name, run] of Object.entries(all)) {
