@@ -223,3 +223,51 @@ describe('HTTP/2 on the TLS listener (server.http2)', () => {
     );
   });
 });
+
+describe('shutdown with HTTP/2 clients connected', () => {
+  test('an idle h2 connection gets a GOAWAY; a running upload finishes; then the gateway stops', async (t) => {
+    const work = await tempDir('tusgate-h2-stop-');
+    t.after(() => work.remove());
+    const ca = await createTestCa(work.path);
+    const server = await ca.issue('server');
+    const gw = await startGateway({
+      ...nativeConfig(work.path),
+      server: { tls: { cert: server.cert, key: server.key }, http2: true },
+    });
+    let stopped = false;
+    t.after(async () => {
+      if (!stopped) await gw.stop();
+    });
+    const idle = await h2Connect(gw.url, ca.pem);
+    const busy = await h2Connect(gw.url, ca.pem);
+    const goaway = new Promise<void>((resolve) => idle.once('goaway', () => resolve()));
+    const length = 2 * 1024 * 1024;
+    const created = await h2Request(busy, {
+      ':method': 'POST',
+      ':path': nativeBase,
+      ...tus,
+      'upload-length': String(length),
+    });
+    assert.equal(created.status, 201);
+    const path = new URL(created.headers.location as string).pathname;
+    let closing: Promise<void> | undefined;
+    const patched = await h2Request(
+      busy,
+      { ':method': 'PATCH', ':path': path, ...tus, ...octets, 'upload-offset': '0' },
+      (stream) => {
+        stream.write(Buffer.alloc(length / 2, 1), () => {
+          // Shutdown starts mid-upload; the rest of the body follows once the idle client was told.
+          closing = gw.gateway.close(30_000);
+          void goaway.then(() => stream.end(Buffer.alloc(length / 2, 2)));
+        });
+      },
+    );
+    assert.equal(patched.status, 204, patched.body.toString());
+    assert.equal(patched.headers['upload-offset'], String(length));
+    await goaway;
+    assert.ok(closing, 'the shutdown started');
+    await closing;
+    stopped = true;
+    assert.equal(idle.destroyed || idle.closed, true);
+  });
+});
