@@ -18,20 +18,26 @@ import { drainAfterAnswer } from './early-answer.ts';
 export function adaptHttp2Exchange(
   req: Http2ServerRequest,
   res: Http2ServerResponse,
-): { req: IncomingMessage; res: ServerResponse } | undefined {
+  maxHeaderSize: number,
+): { req: IncomingMessage; res: ServerResponse } | 'malformed' | 'headers-too-large' {
   const headers = req.headers;
   const distinct: Record<string, string[]> = {};
   const raw = req.rawHeaders;
+  // Node does not hold clients to the SETTINGS_MAX_HEADER_LIST_SIZE it announces: counted here,
+  // as RFC 7541 §4.1 sizes a header list.
+  let listSize = 0;
   for (let index = 0; index + 1 < raw.length; index += 2) {
     const name = (raw[index] as string).toLowerCase();
     const value = raw[index + 1] as string;
+    listSize += name.length + value.length + 32;
     // RFC 9113 §8.2.1: such a request is malformed. nghttp2 lets it through, and an HTTP/1.1
     // backend must never see a line break smuggled inside a header.
-    if (/[\r\n\0]/.test(value)) return undefined;
+    if (/[\r\n\0]/.test(value)) return 'malformed';
     if (name.startsWith(':')) continue;
     distinct[name] ??= [];
     distinct[name].push(value);
   }
+  if (listSize > maxHeaderSize) return 'headers-too-large';
   Object.defineProperty(req, 'headersDistinct', { value: distinct });
 
   const authority = headers[':authority'];

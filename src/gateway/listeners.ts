@@ -20,7 +20,9 @@ import { dirname, resolve } from 'node:path';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema/index.ts';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, TusgateError } from '../errors.ts';
+import { sendError } from '../tus/respond.ts';
+import { drainAfterAnswer } from './early-answer.ts';
 import { adaptHttp2Exchange } from './http2-compat.ts';
 
 export type TlsConfig = NonNullable<Config['server']['tls']>;
@@ -108,10 +110,19 @@ export class Listener {
           handler(req as unknown as IncomingMessage, res as unknown as ServerResponse);
           return;
         }
-        const exchange = adaptHttp2Exchange(req, res);
-        if (!exchange) {
+        const exchange = adaptHttp2Exchange(req, res, http1.maxHeaderSize ?? 16 * 1024);
+        if (exchange === 'malformed') {
           listener.log.debug({ path: req.url }, 'malformed HTTP/2 request: stream reset');
           req.stream.close(constants.NGHTTP2_PROTOCOL_ERROR);
+          return;
+        }
+        if (exchange === 'headers-too-large') {
+          listener.log.debug({ path: req.url }, 'HTTP/2 request headers too large');
+          res.stream.once('finish', () => drainAfterAnswer(req as unknown as IncomingMessage));
+          sendError(
+            res as unknown as ServerResponse,
+            new TusgateError('TUSGATE_ERR_HEADERS_TOO_LARGE'),
+          );
           return;
         }
         handler(exchange.req, exchange.res);

@@ -284,6 +284,23 @@ describe('HTTP/2 framing abuse', () => {
     assert.equal(await offsetOf(path), 2);
   });
 
+  test('a header list past maxHeaderSize gets a 431, as over HTTP/1.1', async () => {
+    const answer = await h2Request(session, {
+      ':method': 'OPTIONS',
+      ':path': '/files/',
+      ...tus,
+      'x-big': 'a'.repeat(20_000),
+    });
+    assert.ok(
+      answer.status === 431 || (answer.status === 0 && answer.rstCode !== 0),
+      JSON.stringify(answer),
+    );
+    assert.equal(
+      (await h2Request(session, { ':method': 'OPTIONS', ':path': '/files/', ...tus })).status,
+      204,
+    );
+  });
+
   test('the gateway logged no 5xx and stayed up', async () => {
     const lines = gw.logs().filter((line) => line.msg === 'request');
     assert.ok(lines.length > 0);

@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import type { ClientHttp2Session } from 'node:http2';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
 import { randomFile, sha256File, tempDir } from '../../helpers/files.ts';
 import { type RunningGateway, startGateway } from '../../helpers/gateway.ts';
 import { h2Connect, h2Request } from '../../helpers/h2.ts';
@@ -93,6 +94,30 @@ describe('HTTP/2 on the TLS listener (server.http2)', () => {
     });
     assert.equal(h1.status, 204);
     assert.equal(h1.headers['tus-resumable'], '1.0.0');
+  });
+
+  test('HTTP/1.1 on the h2 listener keeps its limits: headers past maxHeaderSize get a 431', async () => {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = tlsConnect({
+        host: '127.0.0.1',
+        port: Number(new URL(gw.url).port),
+        ca: ca.pem,
+        servername: 'localhost',
+        ALPNProtocols: ['http/1.1'],
+      });
+      let received = '';
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString();
+      });
+      socket.once('end', () => resolve(received));
+      socket.once('close', () => resolve(received));
+      socket.once('error', reject);
+      socket.write(
+        `HEAD ${nativeBase} HTTP/1.1\r\nHost: localhost\r\nTus-Resumable: 1.0.0\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      );
+    });
+    assert.match(answer, /^HTTP\/1\.1 431 /);
+    assert.match(answer, /TUSGATE_ERR_HEADERS_TOO_LARGE/);
   });
 
   for (const prefix of [nativeBase, '/legacy/']) {
