@@ -296,3 +296,24 @@ describe('shutdown with HTTP/2 clients connected', () => {
     assert.equal(idle.destroyed || idle.closed, true);
   });
 });
+
+describe('idle HTTP/2 connections', () => {
+  test('server.idleTimeout closes a silent h2 connection, as it does a silent HTTP/1.1 socket', async (t) => {
+    const work = await tempDir('tusgate-h2-idle-');
+    t.after(() => work.remove());
+    const ca = await createTestCa(work.path);
+    const server = await ca.issue('server');
+    const gw = await startGateway({
+      ...nativeConfig(work.path),
+      server: { tls: { cert: server.cert, key: server.key }, http2: true, idleTimeout: '1s' },
+    });
+    t.after(() => gw.stop());
+    const session = await h2Connect(gw.url, ca.pem);
+    assert.equal(
+      (await h2Request(session, { ':method': 'OPTIONS', ':path': nativeBase, ...tus })).status,
+      204,
+    );
+    await new Promise<void>((resolve) => session.once('close', () => resolve()));
+    assert.equal(session.destroyed, true);
+  });
+});
