@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import type { BackendConfig, Config, RouteConfig } from '../config/schema/index.ts';
-import type { Backend } from '../gateway/context.ts';
 import type { HookRunner } from '../hooks/types.ts';
 import { noHooks } from '../hooks/types.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { NativeBackend } from './native/native-backend.ts';
 import type { StoreLookup } from './native/store-registry.ts';
 import { ProxyBackend } from './proxy/proxy-backend.ts';
+import type { Backend } from './types.ts';
 
 export interface BackendFactoryDeps {
   config: Config;

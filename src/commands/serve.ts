@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { embeddedDefaultConfig } from '../config/defaults.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { Config } from '../config/schema/index.ts';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, StartupError } from '../errors.ts';
 import { Gateway } from '../gateway/gateway.ts';
 import { createLogger } from '../observability/logger.ts';
 import { version } from '../version.ts';
@@ -40,7 +40,16 @@ export async function serveCommand(
     throw error;
   }
   const log = createLogger(config.logging);
-  const gateway = new Gateway(config, { log });
+  let gateway: Gateway;
+  try {
+    gateway = new Gateway(config, { log });
+  } catch (error) {
+    if (error instanceof StartupError) {
+      process.stderr.write(`tusgate: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
   // A crash is the most unexpected error of all: report it, give Sentry a moment, then exit.
   const crash = (what: string) => (error: unknown) => {
     log.fatal({ err: error }, what);

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { isIPv4, isIPv6 } from 'node:net';
-import type { ClientInfo } from './context.ts';
+import type { ClientInfo } from '../backends/types.ts';
 
 /**
  * `host[:port]` as it may go into a Location: a DNS-style name (letters, digits, `-`, `_`, dots

@@ -2,11 +2,13 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { createBackend } from '../backends/index.ts';
+import { readCleanupRecord } from '../backends/native/cleanup-record.ts';
 import {
   type StoreLookup,
   StoreRegistry,
   type StoreSet,
 } from '../backends/native/store-registry.ts';
+import type { Backend } from '../backends/types.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { Config } from '../config/schema/index.ts';
 import { configSecrets } from '../config/secrets.ts';
@@ -14,7 +16,7 @@ import { ConfigError } from '../errors.ts';
 import { RouteHookRunner } from '../hooks/runner.ts';
 import { type HookRunner, noHooks } from '../hooks/types.ts';
 import { createAdminHandler, type ReadinessCheck } from '../observability/admin.ts';
-import { Metrics } from '../observability/metrics.ts';
+import { type ExternalCleanup, Metrics } from '../observability/metrics.ts';
 import { createErrorReporter, type ErrorReporter } from '../observability/sentry.ts';
 import { clientErrorCode, rawErrorResponse } from '../tus/respond.ts';
 import { createAffinityStore } from './affinity/create-affinity-store.ts';
@@ -23,7 +25,6 @@ import { unownedUploadsOf } from './affinity/unowned-uploads.ts';
 import { createAuthenticator } from './auth/index.ts';
 import type { Authenticator } from './auth/types.ts';
 import { CanaryController } from './canary/canary.ts';
-import type { Backend } from './context.ts';
 import { createCorsPolicy } from './cors.ts';
 import { drainAfterAnswer } from './early-answer.ts';
 import { Listener } from './listeners.ts';
@@ -99,6 +100,8 @@ export class Gateway {
         seconds: outcome.durationMs / 1000,
       });
     });
+    // Runs of `tusgate cleanup` (cron) are counted too: the CLI leaves its last run in the root.
+    this.metrics.readExternalCleanups(() => this.externalCleanups());
     // A store or ids file that cannot be opened stops the start, not the first upload.
     this.affinityConfig = config.affinity;
     this.openOwnershipSources(config);
@@ -374,6 +377,15 @@ export class Gateway {
     this.log.info('stopped');
   }
 
+  /** The last run of `tusgate cleanup` on each store in force that expires uploads. */
+  private *externalCleanups(): Iterable<ExternalCleanup> {
+    for (const { store } of this.stores.current.entries.values()) {
+      if (store.expiresAfter === undefined) continue;
+      const record = readCleanupRecord(store.root);
+      if (record) yield { store: store.name, ...record };
+    }
+  }
+
   /**
    * Builds a config generation without changing the running one: `this.canaries` and the hook
    * runners' index are replaced only once everything was built. `stores` defaults to the stores
@@ -452,6 +464,10 @@ export class Gateway {
         ...authenticators.map(async (authenticator) => authenticator?.close?.()),
       ]);
       throw error;
+    }
+    // A route whose canary is gone stops reporting its weights.
+    for (const route of this.canaries.keys()) {
+      if (!canaries.has(route)) this.metrics.forgetCanary(route);
     }
     this.canaries = canaries;
     this.hookRunnersByRoute = hookRunners;

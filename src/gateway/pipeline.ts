@@ -1,20 +1,25 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { Backend } from '../backends/types.ts';
 import { TusgateError } from '../errors.ts';
 import { hookRequest, hookUploadFromRequest } from '../hooks/payload.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { ErrorReporter } from '../observability/sentry.ts';
+import { refusalFor } from '../refusals.ts';
 import { TUS_METHODS } from '../tus/constants.ts';
 import { checkTusResumable } from '../tus/headers/tus-resumable.ts';
 import { effectiveMethod, isTusMethod, parseTusRequest } from '../tus/request.ts';
 import { sendError, toTusgateError } from '../tus/respond.ts';
 import { parseUploadPath } from '../tus/upload-url.ts';
 import { AuthFailure } from './auth/types.ts';
-import type { Backend, RequestContext } from './context.ts';
 import { clientInfo } from './forwarded.ts';
-import { refusalFor } from './refusals.ts';
 import { requestIdFor } from './request-id.ts';
-import { type CompiledRoute, matchRoute, splitTarget } from './routing.ts';
+import {
+  type CompiledRoute,
+  type GatewayRequestContext,
+  matchRoute,
+  splitTarget,
+} from './routing.ts';
 
 const allowHeader = TUS_METHODS.join(', ');
 
@@ -33,13 +38,13 @@ export interface PipelineDeps {
   selectBackend: (
     route: CompiledRoute,
     req: IncomingMessage,
-    ctx: RequestContext,
+    ctx: GatewayRequestContext,
   ) => Promise<Backend>;
   /**
    * Called when a proxied backend created an upload; the client sees the 201 once the returned
    * promise settles, so the affinity entry exists before the client's next request can arrive.
    */
-  onCreated?: (ctx: RequestContext, backend: Backend, id: string) => Promise<void>;
+  onCreated?: (ctx: GatewayRequestContext, backend: Backend, id: string) => Promise<void>;
 }
 
 /**
@@ -69,7 +74,7 @@ export function createPipeline(deps: PipelineDeps) {
     const { path, search } = splitTarget(req.url ?? '/');
     const client = clientInfo(req, state.trustedProxies);
     const log = deps.log.child({ requestId });
-    let ctx: RequestContext | undefined;
+    let ctx: GatewayRequestContext | undefined;
     let errorCode: string | undefined;
     let authReason: string | undefined;
     let principal: string | null = null;
@@ -183,6 +188,7 @@ export function createPipeline(deps: PipelineDeps) {
             : new AuthFailure('TUSGATE_ERR_AUTH_UNAVAILABLE', 'unavailable', { cause: error });
         }
       }
+      if (clientLeft(res, log, 'authentication')) return;
       if (tus.problem) throw tus.problem;
 
       ctx = {
@@ -201,6 +207,7 @@ export function createPipeline(deps: PipelineDeps) {
         reportError,
       };
       const backend = await deps.selectBackend(match.route, req, ctx);
+      if (clientLeft(res, log, 'the owner lookup')) return;
       const onCreated = deps.onCreated;
       if (onCreated) {
         const created = ctx;
@@ -226,10 +233,25 @@ export function createPipeline(deps: PipelineDeps) {
 }
 
 /**
+ * A client that went away while an await ran (authentication, the owner lookup) is not served:
+ * the close listeners that release a body slot or cut an upstream request are attached later, and
+ * would never fire for a connection already closed.
+ */
+function clientLeft(res: ServerResponse, log: Logger, during: string): boolean {
+  if (!res.destroyed) return false;
+  log.info({ during }, 'client went away before the backend was asked');
+  return true;
+}
+
+/**
  * What tusgate saw a legacy backend do, for hook sinks with `observeLegacy` (the legacy server
  * runs its own hooks; these are marked `"Observed": true`).
  */
-function emitObservedHooks(req: IncomingMessage, ctx: RequestContext, backend: Backend): void {
+function emitObservedHooks(
+  req: IncomingMessage,
+  ctx: GatewayRequestContext,
+  backend: Backend,
+): void {
   const hooks = ctx.route.hooks;
   const { created, finished, terminated } = ctx.lifecycle;
   if (!created && !finished && !terminated) return;

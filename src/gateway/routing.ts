@@ -1,16 +1,17 @@
 import type { IncomingMessage } from 'node:http';
+import type { Backend, RequestContext, RouteView } from '../backends/types.ts';
 import type { RouteConfig } from '../config/schema/index.ts';
 import { type HookRunner, noHooks } from '../hooks/types.ts';
 import type { Authenticator } from './auth/types.ts';
 import type { CanaryController } from './canary/canary.ts';
-import type { Backend } from './context.ts';
 import type { CorsPolicy } from './cors.ts';
 
-export interface CompiledRoute {
-  readonly name: string;
-  /** Public base path, always with a trailing slash, e.g. `/files/`. */
-  readonly publicBase: string;
-  readonly config: RouteConfig;
+/** A request context as the gateway holds it: with the whole compiled route. */
+export interface GatewayRequestContext extends RequestContext {
+  readonly route: CompiledRoute;
+}
+
+export interface CompiledRoute extends RouteView {
   readonly backends: ReadonlyMap<string, Backend>;
   /** Where creations go when no canary decides otherwise. */
   readonly createBackend: Backend;

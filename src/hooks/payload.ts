@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import type { RequestContext } from '../gateway/context.ts';
 import { emptyMetadata } from '../tus/headers/upload-metadata.ts';
 import type { TusRequest } from '../tus/request.ts';
 import { canonicalHeaderName } from './header-names.ts';
@@ -11,8 +10,14 @@ import type { HookHttpRequest, HookUpload } from './types.ts';
  * uploads observed on a legacy backend).
  */
 
+/** What a hook payload needs of a request's context (the backends' RequestContext has it). */
+export interface HookRequestSource {
+  readonly tus: Pick<TusRequest, 'method'>;
+  readonly client: { readonly address: string };
+}
+
 /** tusd's HTTPRequest of a hook event: method, URI, the end client's address and all headers. */
-export function hookRequest(req: IncomingMessage, ctx: RequestContext): HookHttpRequest {
+export function hookRequest(req: IncomingMessage, ctx: HookRequestSource): HookHttpRequest {
   const header: Record<string, string[]> = {};
   for (const [name, values] of Object.entries(req.headersDistinct)) {
     if (values) header[canonicalHeaderName(name)] = values;

@@ -7,8 +7,8 @@ import type { NativeEnvironment } from '../../src/backends/native/environment.ts
 import { UploadLocker } from '../../src/backends/native/locker.ts';
 import { NativeBackend } from '../../src/backends/native/native-backend.ts';
 import { DateShardedStore } from '../../src/backends/native/store.ts';
+import type { RequestContext } from '../../src/backends/types.ts';
 import { validateConfig } from '../../src/config/load.ts';
-import type { RequestContext } from '../../src/gateway/context.ts';
 import { compileRoute } from '../../src/gateway/routing.ts';
 import type {
   HookEventType,

@@ -1,8 +1,8 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { TusgateError } from '../../errors.ts';
-import type { RequestContext } from '../../gateway/context.ts';
 import type { HookResponse } from '../../hooks/types.ts';
+import type { RequestContext } from '../types.ts';
 import { writeBody } from './body-writer.ts';
 import { checksumMatches, type ExpectedChecksum } from './checksum.ts';
 import { hookRequest, hookUpload, type NativeEnvironment } from './environment.ts';

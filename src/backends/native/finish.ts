@@ -1,6 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
-import type { RequestContext } from '../../gateway/context.ts';
+import type { RequestContext } from '../types.ts';
 import { assembleFinalsOf } from './assemble.ts';
 import { hookRequest, hookUpload, type NativeEnvironment } from './environment.ts';
 import type { UploadInfo } from './info.ts';

@@ -3,9 +3,10 @@ import { mkdir, open, unlink } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { type ErrorCode, TusgateError } from '../../errors.ts';
-import type { Backend, RequestContext } from '../../gateway/context.ts';
-import { refusalFor } from '../../gateway/refusals.ts';
+import { refusalFor } from '../../refusals.ts';
 import { sendError } from '../../tus/respond.ts';
+import type { Backend, RequestContext } from '../types.ts';
+import { processBodyBudget } from './body-budget.ts';
 import type { NativeEnvironment } from './environment.ts';
 import { handleCreate } from './handlers/create.ts';
 import { handleDownload } from './handlers/download.ts';
@@ -28,6 +29,7 @@ export class NativeBackend implements Backend {
   constructor(env: NativeEnvironment) {
     this.name = env.backendName;
     this.#env = env;
+    env.metrics.readBodyBuffered(() => processBodyBudget.held);
   }
 
   recognisesId(id: string): boolean {

@@ -73,6 +73,8 @@ export class StoreSet implements StoreLookup {
 export class StoreRegistry implements StoreLookup {
   #current: StoreSet;
   readonly #lockers = new Map<string, UploadLocker>();
+  /** Store roots seen to exist, kept across reloads (see DateShardedStore). */
+  readonly #rootsSeen = new Set<string>();
   readonly #log: Logger;
   readonly #onCleanup: CleanupListener | undefined;
   #started = false;
@@ -107,7 +109,7 @@ export class StoreRegistry implements StoreLookup {
         entries.set(name, current);
         continue;
       }
-      const store = new DateShardedStore(name, config);
+      const store = new DateShardedStore(name, config, this.#rootsSeen);
       const realRoot = realPathOf(store.root);
       entries.set(name, {
         store,

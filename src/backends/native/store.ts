@@ -33,13 +33,6 @@ export interface StoredUpload {
 }
 
 /**
- * Roots this process has seen exist, by absolute path. Kept per process rather than per store
- * object: a reload rebuilds the store of a changed config, and must not forget that the root's
- * absence is a vanished volume, not a fresh install.
- */
-const rootsSeen = new Set<string>();
-
-/**
  * The date-sharded store: `<root>/<layout>/<id>` holds an upload's bytes, `<id>.info` its
  * tusd-format info. The folder comes from the id's UUIDv7 timestamp, so finding an upload is
  * computing a path. Only ids that pass `isNativeUploadId` ever become paths.
@@ -56,17 +49,24 @@ export class DateShardedStore {
   readonly cleanupInterval: number;
   /** Date folders this process has made or found: creating an upload there needs no `mkdir`. */
   readonly #knownFolders = new Set<string>();
+  /**
+   * Roots that have existed while this process used them, by absolute path. Shared by every
+   * store the registry builds (see StoreRegistry): a reload rebuilds the store of a changed
+   * config, and must not forget that the root's absence is a vanished volume, not a fresh install.
+   */
+  readonly #rootsSeen: Set<string>;
   /** The root has existed while this process used it: from now on its absence is a fault. */
   get #rootSeen(): boolean {
-    return rootsSeen.has(this.root);
+    return this.#rootsSeen.has(this.root);
   }
 
   set #rootSeen(seen: boolean) {
-    if (seen) rootsSeen.add(this.root);
+    if (seen) this.#rootsSeen.add(this.root);
   }
 
-  constructor(name: string, config: StoreConfig) {
+  constructor(name: string, config: StoreConfig, rootsSeen: Set<string> = new Set()) {
     this.name = name;
+    this.#rootsSeen = rootsSeen;
     this.root = resolve(config.root);
     this.layout = compileLayout(config.layout);
     this.handoffDir = config.handoffDir === undefined ? undefined : resolve(config.handoffDir);

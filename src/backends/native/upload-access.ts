@@ -1,5 +1,5 @@
 import { TusgateError } from '../../errors.ts';
-import type { RequestContext } from '../../gateway/context.ts';
+import type { RequestContext } from '../types.ts';
 import type { NativeEnvironment } from './environment.ts';
 import type { UploadInfo } from './info.ts';
 import type { StoredUpload } from './store.ts';

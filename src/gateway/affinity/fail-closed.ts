@@ -1,20 +1,6 @@
 import { Counter, type Registry } from 'prom-client';
-import { TusgateError } from '../../errors.ts';
+import { ownershipUnavailable } from '../../errors.ts';
 import type { AffinityEntry, AffinityStore } from './affinity-store.ts';
-
-/** Seconds a client is asked to wait when owners cannot be read or written. */
-export const ownershipRetryAfterSeconds = 5;
-
-/** The 503 for every request whose owner cannot be recorded or looked up. */
-export function ownershipUnavailable(cause: unknown): TusgateError {
-  if (cause instanceof TusgateError && cause.code === 'TUSGATE_ERR_OWNERSHIP_UNAVAILABLE') {
-    return cause;
-  }
-  return new TusgateError('TUSGATE_ERR_OWNERSHIP_UNAVAILABLE', {
-    cause,
-    headers: { 'Retry-After': String(ownershipRetryAfterSeconds) },
-  });
-}
 
 const errorsMetric = 'tusgate_ownership_store_errors_total';
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import type { Backend, RequestContext } from '../../../src/backends/types.ts';
 import { validateConfig } from '../../../src/config/load.ts';
 import type { RouteConfig } from '../../../src/config/schema/index.ts';
 import { TusgateError } from '../../../src/errors.ts';
@@ -15,7 +16,6 @@ import {
 } from '../../../src/gateway/affinity/affinity-store.ts';
 import { FailClosedAffinityStore } from '../../../src/gateway/affinity/fail-closed.ts';
 import type { Authenticator } from '../../../src/gateway/auth/types.ts';
-import type { Backend, RequestContext } from '../../../src/gateway/context.ts';
 import { selectBackend } from '../../../src/gateway/placement.ts';
 import { compileRoute } from '../../../src/gateway/routing.ts';
 import { tempDir } from '../../helpers/files.ts';

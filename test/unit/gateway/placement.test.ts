@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { test } from 'node:test';
 import { pino } from 'pino';
+import type { Backend, RequestContext } from '../../../src/backends/types.ts';
 import type { RouteConfig } from '../../../src/config/schema/index.ts';
 import { MemoryAffinityStore } from '../../../src/gateway/affinity/affinity-store.ts';
-import type { Backend, RequestContext } from '../../../src/gateway/context.ts';
 import { selectBackend } from '../../../src/gateway/placement.ts';
 import { compileRoute } from '../../../src/gateway/routing.ts';
 

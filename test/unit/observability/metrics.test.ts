@@ -5,6 +5,7 @@ import { Metrics } from '../../../src/observability/metrics.ts';
 
 test('tusgate_native_body_buffered_bytes reports the bytes held by body writers when scraped', async () => {
   const metrics = new Metrics({ defaultMetrics: false });
+  metrics.readBodyBuffered(() => processBodyBudget.held);
   const before = processBodyBudget.held;
   processBodyBudget.take(4096);
   try {

@@ -17,8 +17,12 @@ test('every TUSGATE_ERR_* in src/ is in the catalogue and documented; every cata
     for (const [code] of text.matchAll(/TUSGATE_ERR_[A-Z_]+/g)) {
       if (notAnswers.has(code)) continue;
       assert.ok(catalogue.has(code), `${code} (in ${file}) is not in src/errors.ts`);
-      if (!file.endsWith(join('src', 'errors.ts'))) used.add(code);
     }
+    // The catalogue itself is not a use; errors.ts's helpers after it are.
+    const uses = file.endsWith(join('src', 'errors.ts'))
+      ? text.slice(text.indexOf('export type ErrorCode'))
+      : text;
+    for (const [code] of uses.matchAll(/TUSGATE_ERR_[A-Z_]+/g)) used.add(code);
   }
   for (const code of catalogue) {
     assert.ok(used.has(code), `${code} is in the catalogue but nothing in src/ uses it`);

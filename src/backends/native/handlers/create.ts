@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TusgateError } from '../../../errors.ts';
-import type { RequestContext } from '../../../gateway/context.ts';
-import { hookRefusalFor } from '../../../gateway/refusals.ts';
+import { hookRefusalFor } from '../../../refusals.ts';
 import { TUS_VERSION } from '../../../tus/constants.ts';
 import { emptyMetadata, toMetadata } from '../../../tus/headers/upload-metadata.ts';
+import type { RequestContext } from '../../types.ts';
 import { appendBody } from '../append.ts';
 import { awaitPartials, concatenate, inspectPartials } from '../assemble.ts';
 import { expectedChecksum } from '../checksum.ts';

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestContext } from '../../../gateway/context.ts';
 import { TUS_VERSION } from '../../../tus/constants.ts';
 import { formatUploadMetadata } from '../../../tus/headers/upload-metadata.ts';
+import type { RequestContext } from '../../types.ts';
 import { assembleFinal } from '../assemble.ts';
 import type { NativeEnvironment } from '../environment.ts';
 import { finishUpload } from '../finish.ts';

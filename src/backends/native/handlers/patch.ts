@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TusgateError } from '../../../errors.ts';
-import type { RequestContext } from '../../../gateway/context.ts';
-import { hookRefusalFor } from '../../../gateway/refusals.ts';
+import { hookRefusalFor } from '../../../refusals.ts';
 import { TUS_VERSION } from '../../../tus/constants.ts';
+import type { RequestContext } from '../../types.ts';
 import { appendBody, isRefusedBody } from '../append.ts';
 import { expectedChecksum } from '../checksum.ts';
 import type { NativeEnvironment } from '../environment.ts';

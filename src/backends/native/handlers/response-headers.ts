@@ -1,6 +1,6 @@
-import type { RequestContext } from '../../../gateway/context.ts';
 import { formatUploadConcat } from '../../../tus/headers/upload-concat.ts';
 import { formatUploadUrl } from '../../../tus/upload-url.ts';
+import type { RequestContext } from '../../types.ts';
 import type { NativeEnvironment } from '../environment.ts';
 import type { UploadInfo } from '../info.ts';
 import { isFinished } from '../upload-access.ts';

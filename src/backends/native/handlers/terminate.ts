@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestContext } from '../../../gateway/context.ts';
-import { hookRefusalFor } from '../../../gateway/refusals.ts';
+import { hookRefusalFor } from '../../../refusals.ts';
 import { TUS_VERSION } from '../../../tus/constants.ts';
+import type { RequestContext } from '../../types.ts';
 import { hookRequest, hookUpload, type NativeEnvironment } from '../environment.ts';
 import { isFinished, loadUpload, withUploadLock } from '../upload-access.ts';
 import { sendHookRejection } from './hook-rejection.ts';

@@ -1,6 +1,6 @@
-import type { RouteConfig } from '../config/schema/index.ts';
-import { type ErrorCode, TusgateError } from '../errors.ts';
-import type { HookResponse } from '../hooks/types.ts';
+import type { RouteConfig } from './config/schema/index.ts';
+import { type ErrorCode, TusgateError } from './errors.ts';
+import type { HookResponse } from './hooks/types.ts';
 
 /**
  * Refusals that the same request meets again however often it is retried. On a route with

@@ -1,12 +1,29 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { RouteConfig } from '../config/schema/index.ts';
 import type { TusRequest } from '../tus/request.ts';
-import type { CompiledRoute } from './routing.ts';
+
+/**
+ * The types a backend needs from the layers above it: the request context the gateway hands over
+ * and the narrow view of the route it belongs to. They live here, below the gateway, so that
+ * backends and hooks never import the gateway (imports point one way: tus/, errors, config →
+ * hooks, observability → backends → gateway → commands).
+ */
+
+/** What a backend may know of the route a request matched. */
+export interface RouteView {
+  readonly name: string;
+  /** Public base path, always with a trailing slash, e.g. `/files/`. */
+  readonly publicBase: string;
+  readonly config: RouteConfig;
+  /** Set when the gateway answers CORS for the route; then the backend's own CORS headers go. */
+  readonly cors: object | undefined;
+}
 
 /** What the pipeline knows about one request when it hands it to a backend. */
 export interface RequestContext {
   readonly requestId: string;
-  readonly route: CompiledRoute;
+  readonly route: RouteView;
   /** The request's tus headers, parsed once at the pipeline's entry; read these, never raw headers. */
   readonly tus: TusRequest;
   /** The upload id from the path, already validated; null for the route's collection URL. */
@@ -31,8 +48,13 @@ export interface RequestContext {
   onUploadCreated?: (id: string) => Promise<void> | undefined;
   /** Settles once a proxied creation is on record (see onUploadCreated). */
   creationRecorded?: Promise<void>;
-  /** Declared length of a proxied upload, from its creation request (kept in the affinity table). */
+  /**
+   * Declared length of a proxied upload: from its creation request, or from the PATCH that
+   * declared a deferred length (kept in the affinity table either way).
+   */
   uploadLength?: number | null;
+  /** Puts a length learned after the creation on record (set when the table knows the upload). */
+  recordUploadLength?: (length: number) => Promise<void>;
   /** Headers pre-create or pre-finish hooks asked to add to this request's answer. */
   hookResponseHeaders?: Record<string, string>;
   /** What happened to the upload in this request; counted when the response ends. */

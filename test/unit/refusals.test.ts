@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { RouteConfig } from '../../../src/config/schema/index.ts';
-import { type ErrorCode, TusgateError } from '../../../src/errors.ts';
-import { hookRefusalFor, refusalFor } from '../../../src/gateway/refusals.ts';
+import type { RouteConfig } from '../../src/config/schema/index.ts';
+import { type ErrorCode, TusgateError } from '../../src/errors.ts';
+import { hookRefusalFor, refusalFor } from '../../src/refusals.ts';
 
 const galaxy = { refusals: 'galaxy' } as RouteConfig;
 const tus = { refusals: 'tus' } as RouteConfig;
