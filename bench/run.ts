@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: every benchmark, each printing ratios against peers measured in the same run.
- * BENCH_ONLY=proxy,native,memory,cleanup,workers picks some of them.
+ * BENCH_ONLY=proxy,native,memory,cleanup,workers,http2 picks some of them.
  */
 import { runCleanupBenchmark } from './cleanup.ts';
+import { runHttp2Benchmark } from './http2.ts';
 import { runNativeBenchmark } from './native.ts';
 import { runMemoryBenchmark } from './native-memory.ts';
 import { runProxyBenchmark } from './proxy.ts';
@@ -14,6 +15,7 @@ const all = {
   memory: runMemoryBenchmark,
   cleanup: runCleanupBenchmark,
   workers: runWorkersBenchmark,
+  http2: runHttp2Benchmark,
 };
 const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim());
 for (const [name, run] of Object.entries(all)) {

@@ -78,7 +78,7 @@ const tusgate = (workers: number) => (port: number, dir: string) =>
       },
     ],
     {},
-    workers,
+    { workers },
   );
 
 export async function runWorkersBenchmark(): Promise<void> {

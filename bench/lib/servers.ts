@@ -65,8 +65,8 @@ export async function startGatewayServer(
   dir: string,
   routes: Record<string, unknown>[],
   stores: Record<string, unknown> = {},
-  /** server.workers: the primary and its workers are one process tree. */
-  workers = 1,
+  /** More `server` keys (tls, http2...); with `tls` the endpoint is https. */
+  server: Record<string, unknown> = {},
 ): Promise<Server> {
   const port = await freePort();
   const admin = await freePort();
@@ -75,7 +75,7 @@ export async function startGatewayServer(
   await writeFile(
     configFile,
     stringify({
-      server: { listen: `127.0.0.1:${port}`, admin: `127.0.0.1:${admin}`, workers },
+      server: { ...server, listen: `127.0.0.1:${port}`, admin: `127.0.0.1:${admin}` },
       logging: { level: 'info', pretty: false },
       stores,
       routes,
@@ -93,7 +93,7 @@ export async function startGatewayServer(
   const base = (routes[0]?.match as { pathPrefix?: string } | undefined)?.pathPrefix ?? '/files/';
   return {
     name: 'tusgate',
-    endpoint: `http://127.0.0.1:${port}${base}`,
+    endpoint: `${server.tls ? 'https' : 'http'}://127.0.0.1:${port}${base}`,
     pid: child.pid,
     adminUrl: `http://127.0.0.1:${admin}`,
     stop: stopper(child),

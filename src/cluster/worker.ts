@@ -72,6 +72,8 @@ export async function runWorker(overrides: ListenOverrides): Promise<number> {
           gateway.refuseReload(error, call.file);
           return false;
         }
+        // The primary's SIGHUP reaches workers as this call: certificates reload with the config.
+        void gateway.reloadCertificates();
         return gateway.reload(next, call.file);
       }
     }

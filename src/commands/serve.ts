@@ -86,5 +86,9 @@ export async function serveCommand(
       void gateway.reloadFromFile(configFile, (next) => withOverrides(next, overrides));
     });
   }
+  // Certificates reload on SIGHUP as well as when their files change (see gateway/listeners.ts).
+  if (config.server.tls || config.server.adminTls) {
+    process.on('SIGHUP', () => void gateway.reloadCertificates());
+  }
   return untilStopped(gateway);
 }

@@ -1,5 +1,5 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { createBackend } from '../backends/index.ts';
 import { readCleanupRecord } from '../backends/native/cleanup-record.ts';
@@ -34,6 +34,7 @@ import type { Authenticator } from './auth/types.ts';
 import { CanaryController } from './canary/canary.ts';
 import { createCorsPolicy } from './cors.ts';
 import { drainAfterAnswer } from './early-answer.ts';
+import { Listener } from './listeners.ts';
 import { createPipeline, type RuntimeState } from './pipeline.ts';
 import { selectBackend } from './placement.ts';
 import { type CompiledRoute, compileRoute } from './routing.ts';
@@ -57,7 +58,7 @@ export interface ListeningAddresses {
   public: AddressInfo;
   /** Absent in a worker of `server.workers` (the primary serves it). */
   admin: AddressInfo | undefined;
-  /** e.g. http://127.0.0.1:1080 */
+  /** e.g. http://127.0.0.1:1080 (https:// with server.tls) */
   publicUrl: string;
   adminUrl: string | undefined;
 }
@@ -80,8 +81,8 @@ export class Gateway {
   readonly errors: ErrorReporter;
   private config: Config;
   private runtime: Runtime;
-  private readonly publicServer: Server;
-  private readonly adminServer: Server;
+  private readonly publicListener: Listener;
+  private readonly adminListener: Listener;
   private activeRequests = 0;
   private closing: Promise<void> | undefined;
   private readonly stores: StoreRegistry;
@@ -93,14 +94,15 @@ export class Gateway {
   private canaries = new Map<string, CanaryController>();
   /** Hook runners by route, kept across reloads that leave a route's hooks unchanged. */
   private hookRunnersByRoute = new Map<string, { key: string; runner: RouteHookRunner }>();
-  private readonly adminListener: boolean;
+  /** False in a worker of `server.workers`: the primary serves the admin listener. */
+  private readonly servesAdmin: boolean;
   private readonly runsCleanup: boolean;
   /** The admin API's view of the routes (the primary asks a worker for it). */
   readonly adminRoutes: AdminRoutes;
 
   constructor(config: Config, options: GatewayOptions) {
     this.config = config;
-    this.adminListener = options.adminListener ?? true;
+    this.servesAdmin = options.adminListener ?? true;
     this.runsCleanup = options.cleanup ?? true;
     this.log = options.log;
     this.metrics = options.metrics ?? new Metrics();
@@ -157,15 +159,21 @@ export class Gateway {
         }),
     });
     const server = config.server;
-    this.publicServer = createServer(
+    this.publicListener = Listener.create(
       {
-        // A PATCH may stream for hours: no overall request deadline (Node's default is 300 s).
-        // Slow-header attacks are bounded by headersTimeout, dead sockets by the idle timeout.
-        requestTimeout: 0,
-        headersTimeout: server.headersTimeout,
-        keepAliveTimeout: server.keepAliveTimeout,
-        maxHeaderSize: server.maxHeaderSize,
-        insecureHTTPParser: false,
+        name: 'public',
+        tls: server.tls,
+        http2: server.http2,
+        http1: {
+          // A PATCH may stream for hours: no overall request deadline (Node's default is 300 s).
+          // Slow-header attacks are bounded by headersTimeout, dead sockets by the idle timeout.
+          requestTimeout: 0,
+          headersTimeout: server.headersTimeout,
+          keepAliveTimeout: server.keepAliveTimeout,
+          maxHeaderSize: server.maxHeaderSize,
+          insecureHTTPParser: false,
+        },
+        log: this.log,
       },
       (req, res) => {
         const runtime = this.runtime;
@@ -187,12 +195,16 @@ export class Gateway {
         });
       },
     );
-    this.publicServer.setTimeout(server.idleTimeout, (socket) => socket.destroy());
-    this.publicServer.on('connection', (socket) => {
+    const publicServer = this.publicListener.server;
+    // A silent HTTP/1.1 socket or HTTP/2 session is closed (both have destroy()).
+    (
+      publicServer as unknown as { setTimeout: (ms: number, cb: (s: Socket) => void) => void }
+    ).setTimeout(server.idleTimeout, (socket) => socket.destroy());
+    publicServer.on('connection', (socket: Socket) => {
       this.metrics.openConnections.inc();
       socket.once('close', () => this.metrics.openConnections.dec());
     });
-    this.publicServer.on('clientError', (error, socket) => {
+    publicServer.on('clientError', (error: Error, socket: Duplex) => {
       this.log.debug({ err: error }, 'client error');
       if (socket.writable && !socket.destroyed) {
         socket.end(rawErrorResponse(clientErrorCode((error as { code?: string }).code)));
@@ -225,13 +237,16 @@ export class Gateway {
       readiness: () => this.readinessChecks(),
       onReadiness: (name, up) => this.onReadiness(name, up),
     });
-    this.adminServer = createServer((req, res) => {
-      admin(req, res).catch((error: unknown) => {
-        this.log.error({ err: error, path: req.url?.split('?')[0] }, 'admin request failed');
-        if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
-        res.end('{"error":"internal error"}');
-      });
-    });
+    this.adminListener = Listener.create(
+      { name: 'admin', tls: server.adminTls, tlsKey: 'server.adminTls', log: this.log },
+      (req, res) => {
+        admin(req, res).catch((error: unknown) => {
+          this.log.error({ err: error, path: req.url?.split('?')[0] }, 'admin request failed');
+          if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
+          res.end('{"error":"internal error"}');
+        });
+      },
+    );
   }
 
   /** What /readyz reports for this process (a primary of workers asks each worker). */
@@ -338,21 +353,32 @@ export class Gateway {
     }
   }
 
+  /**
+   * Reads the TLS certificates again (SIGHUP; file changes are noticed by themselves). Open
+   * connections and the uploads on them keep the certificate they started with.
+   */
+  async reloadCertificates(): Promise<void> {
+    await Promise.all([
+      this.publicListener.reloadCertificates(),
+      this.adminListener.reloadCertificates(),
+    ]);
+  }
+
   async listen(): Promise<ListeningAddresses> {
     const { listen, admin } = this.config.server;
-    await listenOn(this.publicServer, listen.host, listen.port);
-    if (this.adminListener) await listenOn(this.adminServer, admin.host, admin.port);
+    const publicAddress = await this.publicListener.listen(listen.host, listen.port);
+    const adminAddress = this.servesAdmin
+      ? await this.adminListener.listen(admin.host, admin.port)
+      : undefined;
     if (this.runsCleanup) this.stores.startCleanups();
     // Keeps tusgate_backend_up current for alerts even when nobody polls /readyz.
     this.healthTimer = setInterval(() => void this.probeBackends(), 15_000);
     this.healthTimer.unref();
-    const publicAddress = this.publicServer.address() as AddressInfo;
-    const adminAddress = (this.adminServer.address() ?? undefined) as AddressInfo | undefined;
     return {
       public: publicAddress,
       admin: adminAddress,
-      publicUrl: urlOf(publicAddress),
-      adminUrl: adminAddress && urlOf(adminAddress),
+      publicUrl: urlOf(this.publicListener.scheme, publicAddress),
+      adminUrl: adminAddress && urlOf(this.adminListener.scheme, adminAddress),
     };
   }
 
@@ -368,16 +394,13 @@ export class Gateway {
   private async shutdown(deadlineMs: number): Promise<void> {
     this.log.info({ activeRequests: this.activeRequests, deadlineMs }, 'shutting down');
     this.stores.close();
-    const publicClosed = new Promise<void>((resolve) => this.publicServer.close(() => resolve()));
-    const adminClosed = this.adminServer.listening
-      ? new Promise<void>((resolve) => this.adminServer.close(() => resolve()))
-      : Promise.resolve();
-    this.publicServer.closeIdleConnections();
-    this.adminServer.closeAllConnections();
+    const publicClosed = this.publicListener.stopAccepting();
+    const adminClosed = this.servesAdmin ? this.adminListener.stopAccepting() : Promise.resolve();
+    this.adminListener.closeAll();
     const deadline = Date.now() + deadlineMs;
     while (this.activeRequests > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
-      this.publicServer.closeIdleConnections();
+      this.publicListener.closeIdle();
     }
     if (this.activeRequests > 0) {
       this.log.warn(
@@ -385,7 +408,7 @@ export class Gateway {
         'shutdown deadline passed, cutting requests',
       );
     }
-    this.publicServer.closeAllConnections();
+    this.publicListener.closeAll();
     await Promise.all([publicClosed, adminClosed]);
     await this.closeRuntime(this.runtime);
     await this.affinityStore?.close();
@@ -542,19 +565,9 @@ function hasProxyBackend(config: Config): boolean {
   );
 }
 
-function listenOn(server: Server, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
-
-function urlOf(address: AddressInfo): string {
+function urlOf(scheme: string, address: AddressInfo): string {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return `http://${host}:${address.port}`;
+  return `${scheme}://${host}:${address.port}`;
 }
 
 function buildAuthenticators(config: Config): (Authenticator | null)[] {
@@ -573,6 +586,9 @@ function restartOnlyChanges(current: Config, next: Config): string[] {
     ['server.keepAliveTimeout', (config) => config.server.keepAliveTimeout],
     ['server.maxHeaderSize', (config) => config.server.maxHeaderSize],
     ['server.workers', (config) => config.server.workers],
+    ['server.tls', (config) => config.server.tls],
+    ['server.http2', (config) => config.server.http2],
+    ['server.adminTls', (config) => config.server.adminTls],
     ['logging', (config) => config.logging],
     ['sentry', (config) => config.sentry],
     ['affinity', (config) => config.affinity],
