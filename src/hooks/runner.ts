@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { HookConfig } from '../config/schema/hooks.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { withCheckedAnswers } from './answer.ts';
 import { DeliveryQueue } from './delivery-queue.ts';
 import { HookJournal, type JournalEntry } from './journal.ts';
 import { AmqpHookSink } from './sinks/amqp.ts';
@@ -73,7 +74,14 @@ export class RouteHookRunner implements HookRunner {
     }
     const journal = this.#journal;
     this.#entries = configs.map((config, index) => {
-      const sink = createSink(config, `${config.type}#${index}`);
+      const sink = withCheckedAnswers(
+        createSink(config, `${config.type}#${index}`),
+        (from, names) =>
+          this.#log.warn(
+            { sink: from.name, headers: names },
+            'hook answer named connection or framing headers; they were dropped',
+          ),
+      );
       return {
         sink,
         events: new Set(config.events),
