@@ -10,6 +10,7 @@ import {
 import type { Backend } from '../backends/types.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { Config } from '../config/schema/index.ts';
+import { configCredentialHeaders, credentialHeadersOf } from '../config/secret-names.ts';
 import { configSecrets } from '../config/secrets.ts';
 import { ConfigError } from '../errors.ts';
 import { RouteHookRunner } from '../hooks/runner.ts';
@@ -83,7 +84,10 @@ export class Gateway {
     this.metrics = options.metrics ?? new Metrics();
     this.errors =
       options.errors ??
-      createErrorReporter(config.sentry, this.log, { secrets: () => configSecrets(this.config) });
+      createErrorReporter(config.sentry, this.log, {
+        secrets: () => configSecrets(this.config),
+        secretNames: () => configCredentialHeaders(this.config),
+      });
     this.stores = new StoreRegistry(config.stores, this.log, (store, outcome) => {
       if (outcome instanceof Error) {
         this.metrics.observeCleanup(store, { ok: false });
@@ -382,8 +386,10 @@ export class Gateway {
                   log: this.log,
                   metrics: this.metrics,
                   journalDir: config.hookJournal,
+                  credentialHeaders: credentialHeadersOf(routeConfig.auth),
                 });
           if (runner !== previous?.runner) newRunners.push(runner);
+          runner.keepOffJournal(credentialHeadersOf(routeConfig.auth));
           hookRunners.set(routeConfig.name, { key, runner });
           hooks = runner;
         }

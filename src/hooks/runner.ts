@@ -44,12 +44,15 @@ export class RouteHookRunner implements HookRunner {
   readonly #metrics: Metrics;
   readonly #entries: SinkEntry[];
   readonly #journal: HookJournal | undefined;
+  /** Request headers carrying this route's credentials (any config it served): never journaled. */
+  readonly #credentialHeaders = new Set<string>();
 
   constructor(
     route: string,
     configs: HookConfig[],
-    deps: { log: Logger; metrics: Metrics; journalDir?: string },
+    deps: { log: Logger; metrics: Metrics; journalDir?: string; credentialHeaders?: string[] },
   ) {
+    this.keepOffJournal(deps.credentialHeaders ?? []);
     this.#route = route;
     this.#log = deps.log.child({ route });
     this.#metrics = deps.metrics;
@@ -58,11 +61,15 @@ export class RouteHookRunner implements HookRunner {
       // One journal per route and hooks config: after a restart it replays to the same sinks.
       const name = `${route}-${createHash('sha256').update(JSON.stringify(configs)).digest('hex').slice(0, 12)}`;
       try {
-        ({ journal: this.#journal, pending } = HookJournal.open(deps.journalDir, name, (error) =>
-          this.#log.error(
-            { err: error, dir: deps.journalDir },
-            'hook journal write failed: post-* events of this route now wait in memory only',
-          ),
+        ({ journal: this.#journal, pending } = HookJournal.open(
+          deps.journalDir,
+          name,
+          (error) =>
+            this.#log.error(
+              { err: error, dir: deps.journalDir },
+              'hook journal write failed: post-* events of this route now wait in memory only',
+            ),
+          this.#credentialHeaders,
         ));
         warnAboutOrphans(deps.journalDir, route, name, this.#log);
       } catch (error) {
@@ -89,7 +96,8 @@ export class RouteHookRunner implements HookRunner {
           log: this.#log,
           metrics: deps.metrics,
           journal: journal && {
-            record: (event, headers) => journal.record(index, event, headers),
+            record: (event, headers) =>
+              journal.record(index, event, headers, this.#credentialHeaders),
             done: (id) => journal.done(id),
             idle: () => journal.idle(),
           },
@@ -106,6 +114,14 @@ export class RouteHookRunner implements HookRunner {
         journalId: entry.id,
       });
     }
+  }
+
+  /**
+   * Adds the request headers the route's auth reads (lowercase) to those kept off the journal.
+   * Only ever adds: a runner kept across a reload still strips what an earlier config named.
+   */
+  keepOffJournal(headers: readonly string[]): void {
+    for (const name of headers) this.#credentialHeaders.add(name.toLowerCase());
   }
 
   wants(type: HookEventType): boolean {
