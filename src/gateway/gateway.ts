@@ -25,6 +25,7 @@ import { unownedUploadsOf } from './affinity/unowned-uploads.ts';
 import { createAuthenticator } from './auth/index.ts';
 import type { Authenticator } from './auth/types.ts';
 import { CanaryController } from './canary/canary.ts';
+import { holdContinue } from './continue.ts';
 import { createCorsPolicy } from './cors.ts';
 import { drainAfterAnswer } from './early-answer.ts';
 import { createPipeline, type RuntimeState } from './pipeline.ts';
@@ -159,6 +160,11 @@ export class Gateway {
         });
       },
     );
+    // `Expect: 100-continue` is answered after auth and the owner check (gateway/continue.ts).
+    this.publicServer.on('checkContinue', (req, res) => {
+      holdContinue(req, res);
+      this.publicServer.emit('request', req, res);
+    });
     this.publicServer.setTimeout(server.idleTimeout, (socket) => socket.destroy());
     this.publicServer.on('connection', (socket) => {
       this.metrics.openConnections.inc();
