@@ -11,7 +11,8 @@ const waiting = new WeakSet<IncomingMessage>();
  */
 export function holdContinue(req: IncomingMessage, res: ServerResponse): void {
   waiting.add(req);
-  res.setHeader('Connection', 'close');
+  // HTTP/2 has no Connection header (a refused stream does not hold up the others).
+  if (req.httpVersionMajor === 1) res.setHeader('Connection', 'close');
 }
 
 /**
@@ -21,6 +22,6 @@ export function holdContinue(req: IncomingMessage, res: ServerResponse): void {
  */
 export function continueRequest(req: IncomingMessage, res: ServerResponse): void {
   if (!waiting.delete(req) || res.headersSent || res.writableEnded) return;
-  res.removeHeader('Connection');
+  if (req.httpVersionMajor === 1) res.removeHeader('Connection');
   res.writeContinue();
 }

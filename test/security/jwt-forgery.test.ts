@@ -11,6 +11,9 @@ import {
   type JWK,
   SignJWT,
 } from 'jose';
+import { validateConfig } from '../../src/config/load.ts';
+import { ConfigError } from '../../src/errors.ts';
+import { createAuthenticator } from '../../src/gateway/auth/index.ts';
 import { tempDir } from '../helpers/files.ts';
 import { type RunningGateway, startGateway } from '../helpers/gateway.ts';
 import { metricValue, scrape } from '../helpers/metrics.ts';
@@ -142,6 +145,27 @@ describe('JWT: forged algorithms and tokens without exp', () => {
     const response = await create('jwksdown', await sign(rsa, 'RS256'));
     assert.equal(response.status, 503, await response.text());
   });
+});
+
+test('algorithms none of which the public key can verify are refused at start', async () => {
+  const rsa = await generateKeyPair('RS256', { extractable: true });
+  const config = validateConfig({
+    routes: [
+      {
+        name: 'r',
+        match: { pathPrefix: '/r/' },
+        auth: { type: 'jwt', publicKey: await exportSPKI(rsa.publicKey), algorithms: ['ES256'] },
+        backends: { a: { type: 'tusd', url: 'http://127.0.0.1:1/files/' } },
+      },
+    ],
+  });
+  assert.throws(
+    () => createAuthenticator(config.routes[0]!.auth, 'routes[0].auth'),
+    (error: unknown) =>
+      error instanceof ConfigError &&
+      error.issues[0]?.path === 'routes[0].auth.algorithms' &&
+      /rsa key verifies none of ES256/.test(error.issues[0].message),
+  );
 });
 
 /** The same key pair, its private key usable for another algorithm (a WebCrypto key has one). */
