@@ -1,146 +1,80 @@
-import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { z } from 'zod';
-import { canonicalHeaderName } from './header-names.ts';
-import { HookRefusal, type HookSink } from './sinks/sink.ts';
 import type { HookResponse } from './types.ts';
 
 /**
- * Headers a hook may not set on the client's answer: they describe the connection or the body's
- * framing, which only the gateway knows (a hook's `Transfer-Encoding` beside the gateway's
- * `Content-Length` would make the response unreadable, or smuggle a second one).
+ * The one place where what a hook answered (HTTP or file: its JSON; gRPC: its HookResponse
+ * message, in the same shape) becomes a HookResponse. It reads the answer as tusd v2 does, which
+ * decodes it into a typed Go struct: field names match case-insensitively (`rejectUpload` is
+ * `RejectUpload`), `null` is the same as absent, unknown fields are ignored, and a known field of
+ * the wrong type makes the whole answer an error. The last point protects users: a pre-create hook
+ * answering `"RejectUpload": "true"` has not accepted the upload, it has failed.
  */
-const framingHeaders: ReadonlySet<string> = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'content-length',
-]);
 
-/** Go's zero values (null maps, "", 0) mean "not set", as tusd reads them. */
-const stringMap = z.record(z.string(), z.string()).nullish();
+const strings = z.record(z.string(), z.string());
 
-const headerMap = stringMap.superRefine((headers, ctx) => {
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    try {
-      validateHeaderName(name);
-      validateHeaderValue(name, value);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: `header ${JSON.stringify(name)} cannot be sent` });
-    }
-  }
+/** tusd's field names, as the Go structs spell them. */
+const fields = {
+  answer: ['HTTPResponse', 'RejectUpload', 'RejectTermination', 'ChangeFileInfo', 'StopUpload'],
+  response: ['StatusCode', 'Body', 'Header'],
+  changes: ['ID', 'MetaData', 'Storage'],
+} as const;
+
+const httpResponse = z.strictObject({
+  StatusCode: z.int().optional(),
+  Body: z.string().optional(),
+  Header: strings.optional(),
 });
 
-const answerSchema = z.object({
-  HTTPResponse: z
-    .object({
-      StatusCode: z.union([z.literal(0), z.number().int().min(100).max(599)]).nullish(),
-      Body: z.string().nullish(),
-      Header: headerMap,
-    })
-    .nullish(),
-  RejectUpload: z.boolean().nullish(),
-  RejectTermination: z.boolean().nullish(),
-  ChangeFileInfo: z
-    .object({ ID: z.string().nullish(), MetaData: stringMap, Storage: stringMap })
-    .nullish(),
-  StopUpload: z.boolean().nullish(),
+const changes = z.strictObject({
+  ID: z.string().optional(),
+  MetaData: strings.optional(),
+  Storage: strings.optional(),
 });
 
-/** A hook answer the gateway cannot act on (a header it could not send, a status that is none). */
-export class InvalidHookAnswer extends Error {
-  constructor(message: string) {
-    super(`the hook answered something that cannot be used: ${message}`);
-    this.name = 'InvalidHookAnswer';
-  }
-}
+const answer = z.strictObject({
+  HTTPResponse: httpResponse.optional(),
+  RejectUpload: z.boolean().optional(),
+  RejectTermination: z.boolean().optional(),
+  ChangeFileInfo: changes.optional(),
+  StopUpload: z.boolean().optional(),
+});
 
-/**
- * Checks a hook's answer, whatever sink it came from: throws InvalidHookAnswer when it could not
- * be sent to a client as is, and returns it with Go's zero values removed and the headers in
- * canonical case, without the framing headers (whose names are listed in `dropped`).
- */
-export function checkHookAnswer(raw: unknown): { answer: HookResponse; dropped: string[] } {
-  const parsed = answerSchema.safeParse(raw ?? {});
-  if (!parsed.success) {
-    throw new InvalidHookAnswer(
-      parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '),
+/** A decoded hook answer (any JSON value) as a HookResponse; throws when tusd would refuse it. */
+export function hookAnswerFrom(value: unknown): HookResponse {
+  if (value === null) return {};
+  const object = asObject(value, fields.answer, 'the hook answer');
+  for (const [key, names] of [
+    ['HTTPResponse', fields.response],
+    ['ChangeFileInfo', fields.changes],
+  ] as const) {
+    if (object[key] !== undefined) object[key] = asObject(object[key], names, key);
+  }
+  const result = answer.safeParse(object);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new Error(
+      `the hook answer is not tusd's HookResponse: ${issue?.path.join('.') || '(top)'}: ${issue?.message}`,
     );
   }
-  const value = parsed.data;
-  const answer: HookResponse = {};
-  const dropped: string[] = [];
-  if (value.RejectUpload) answer.RejectUpload = true;
-  if (value.RejectTermination) answer.RejectTermination = true;
-  if (value.StopUpload) answer.StopUpload = true;
-  if (value.HTTPResponse) {
-    const response: NonNullable<HookResponse['HTTPResponse']> = {};
-    if (value.HTTPResponse.StatusCode) response.StatusCode = value.HTTPResponse.StatusCode;
-    if (value.HTTPResponse.Body) response.Body = value.HTTPResponse.Body;
-    if (value.HTTPResponse.Header) {
-      const header: Record<string, string> = {};
-      for (const [name, text] of Object.entries(value.HTTPResponse.Header)) {
-        if (framingHeaders.has(name.toLowerCase())) dropped.push(name);
-        else header[canonicalHeaderName(name)] = text;
-      }
-      response.Header = header;
-    }
-    answer.HTTPResponse = response;
-  }
-  if (value.ChangeFileInfo) {
-    const { ID, MetaData, Storage } = value.ChangeFileInfo;
-    const change: NonNullable<HookResponse['ChangeFileInfo']> = {};
-    if (ID) change.ID = ID;
-    if (MetaData) change.MetaData = MetaData;
-    if (Storage) change.Storage = Storage;
-    answer.ChangeFileInfo = change;
-  }
-  return { answer, dropped };
+  return result.data as HookResponse;
 }
 
 /**
- * The sink, its every answer checked (refusals included) before anyone acts on it: the one place
- * where an answer from any sink (http, amqp, file, …) becomes trusted. A refusal whose answer
- * cannot be used still refuses, without the unusable parts.
+ * The known fields of a JSON object under their canonical names (Go's case-insensitive match: an
+ * exact match wins), `null` values dropped; other keys left out.
  */
-export function withCheckedAnswers(
-  sink: HookSink,
-  onDropped: (sink: HookSink, headers: string[]) => void,
-): HookSink {
-  const check = (raw: unknown): HookResponse => {
-    const { answer, dropped } = checkHookAnswer(raw);
-    if (dropped.length > 0) onDropped(sink, dropped);
-    return answer;
-  };
-  return {
-    type: sink.type,
-    name: sink.name,
-    config: sink.config,
-    async send(event, requestHeaders) {
-      let raw: HookResponse;
-      try {
-        raw = await sink.send(event, requestHeaders);
-      } catch (error) {
-        if (!(error instanceof HookRefusal)) throw error;
-        let answer: HookResponse;
-        try {
-          answer = check(error.answer);
-        } catch {
-          answer = { RejectUpload: true, RejectTermination: true };
-        }
-        throw new HookRefusal(error.message, {
-          ...answer,
-          RejectUpload: true,
-          RejectTermination: true,
-        });
-      }
-      return check(raw);
-    },
-    close: () => sink.close(),
-  };
+function asObject(value: unknown, names: readonly string[], what: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error(`${what} is not a JSON object`);
+  }
+  const source = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const name of names) {
+    const key =
+      name in source
+        ? name
+        : Object.keys(source).find((candidate) => candidate.toLowerCase() === name.toLowerCase());
+    if (key !== undefined && source[key] !== null) out[name] = source[key];
+  }
+  return out;
 }

@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { HookConfig } from '../config/schema/hooks.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { withCheckedAnswers } from './answer.ts';
+import { withCheckedAnswers } from './answer-check.ts';
 import { DeliveryQueue } from './delivery-queue.ts';
 import { HookJournal, type JournalEntry } from './journal.ts';
 import { AmqpHookSink } from './sinks/amqp.ts';
 import { FileHookSink } from './sinks/file.ts';
+import { GrpcHookSink } from './sinks/grpc/sink.ts';
 import { HttpHookSink } from './sinks/http.ts';
 import { HookRefusal, type HookSink } from './sinks/sink.ts';
 import {
@@ -223,6 +224,8 @@ function createSink(config: HookConfig, name: string): HookSink {
       return new AmqpHookSink(config, name);
     case 'file':
       return new FileHookSink(config, name);
+    case 'grpc':
+      return new GrpcHookSink(config, name);
   }
 }
 

@@ -19,11 +19,19 @@ export class SqliteAffinityStore implements AffinityStore {
   readonly #probe: StatementSync;
   readonly #purgeTimer: NodeJS.Timeout;
   #purging = false;
+  readonly #now: () => number;
 
   constructor(
     path: string,
-    options: { ttlMs: number; purgeIntervalMs?: number; onPurgeError?: (error: unknown) => void },
+    options: {
+      ttlMs: number;
+      purgeIntervalMs?: number;
+      onPurgeError?: (error: unknown) => void;
+      /** The clock expiry reads (tests set one). */
+      now?: () => number;
+    },
   ) {
+    this.#now = options.now ?? Date.now;
     mkdirSync(dirname(path), { recursive: true });
     this.#db = new DatabaseSync(path, { timeout: 1000 });
     this.#db.exec(`
@@ -59,17 +67,17 @@ export class SqliteAffinityStore implements AffinityStore {
   }
 
   async get(id: string): Promise<AffinityEntry | undefined> {
-    const row = this.#select.get(id, Date.now()) as { entry: string } | undefined;
+    const row = this.#select.get(id, this.#now()) as { entry: string } | undefined;
     return row === undefined ? undefined : (JSON.parse(row.entry) as AffinityEntry);
   }
 
   async set(id: string, entry: AffinityEntry): Promise<void> {
-    this.#upsert.run(id, JSON.stringify(entry), Date.now() + this.#ttlMs);
+    this.#upsert.run(id, JSON.stringify(entry), this.#now() + this.#ttlMs);
   }
 
   /** Writes one row: proves the file is writable, not only readable. */
   async checkReady(): Promise<void> {
-    this.#probe.run(Date.now());
+    this.#probe.run(this.#now());
   }
 
   /** Deletes expired rows a batch at a time, yielding to requests between batches. */
@@ -79,7 +87,7 @@ export class SqliteAffinityStore implements AffinityStore {
     let removed = 0;
     try {
       for (;;) {
-        const { changes } = this.#purge.run(Date.now());
+        const { changes } = this.#purge.run(this.#now());
         removed += Number(changes);
         if (Number(changes) < purgeBatch || !this.#db.isOpen) return removed;
         await new Promise((resolve) => setImmediate(resolve));
