@@ -68,6 +68,10 @@ export const errorCatalogue = {
     message: 'the upload lock cannot be taken right now; try again later',
   },
   TUSGATE_ERR_HOOK_REJECTED: { status: 400, message: 'rejected by hook' },
+  TUSGATE_ERR_HOOK_INVALID_ID: {
+    status: 409,
+    message: 'the upload id chosen by a hook is taken or cannot be used',
+  },
   TUSGATE_ERR_STORAGE_FULL: { status: 507, message: 'the upload store is full' },
   TUSGATE_ERR_STORAGE_UNAVAILABLE: {
     status: 503,

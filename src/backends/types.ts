@@ -59,6 +59,11 @@ export interface RequestContext {
   hookResponseHeaders?: Record<string, string>;
   /** What happened to the upload in this request; counted when the response ends. */
   readonly lifecycle: UploadLifecycle;
+  /**
+   * Call right before reading the request body: a client waiting on `Expect: 100-continue` is
+   * told to send it now, after auth, the owner check and the backend's own checks passed.
+   */
+  continue(): void;
   /** Reports an unexpected error (to Sentry, when configured), tagged with route, backend, method. */
   reportError(error: unknown, kind?: string): void;
   bytesReceived: number;

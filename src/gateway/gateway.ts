@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -12,6 +13,7 @@ import {
 import type { Backend } from '../backends/types.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { Config } from '../config/schema/index.ts';
+import { configCredentialHeaders, credentialHeadersOf } from '../config/secret-names.ts';
 import { configSecrets } from '../config/secrets.ts';
 import { ConfigError } from '../errors.ts';
 import { RouteHookRunner } from '../hooks/runner.ts';
@@ -32,6 +34,7 @@ import { unownedUploadsOf } from './affinity/unowned-uploads.ts';
 import { createAuthenticator } from './auth/index.ts';
 import type { Authenticator } from './auth/types.ts';
 import { CanaryController } from './canary/canary.ts';
+import { holdContinue } from './continue.ts';
 import { createCorsPolicy } from './cors.ts';
 import { drainAfterAnswer } from './early-answer.ts';
 import { Listener } from './listeners.ts';
@@ -108,7 +111,10 @@ export class Gateway {
     this.metrics = options.metrics ?? new Metrics();
     this.errors =
       options.errors ??
-      createErrorReporter(config.sentry, this.log, { secrets: () => configSecrets(this.config) });
+      createErrorReporter(config.sentry, this.log, {
+        secrets: () => configSecrets(this.config),
+        secretNames: () => configCredentialHeaders(this.config),
+      });
     this.stores = new StoreRegistry(
       config.stores,
       this.log,
@@ -196,6 +202,11 @@ export class Gateway {
       },
     );
     const publicServer = this.publicListener.server;
+    // `Expect: 100-continue` is answered after auth and the owner check (gateway/continue.ts).
+    publicServer.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      holdContinue(req, res);
+      publicServer.emit('request', req, res);
+    });
     // A silent HTTP/1.1 socket or HTTP/2 session is closed (both have destroy()).
     (
       publicServer as unknown as { setTimeout: (ms: number, cb: (s: Socket) => void) => void }
@@ -457,8 +468,10 @@ export class Gateway {
                   log: this.log,
                   metrics: this.metrics,
                   journalDir: config.hookJournal,
+                  credentialHeaders: credentialHeadersOf(routeConfig.auth),
                 });
           if (runner !== previous?.runner) newRunners.push(runner);
+          runner.keepOffJournal(credentialHeadersOf(routeConfig.auth));
           hookRunners.set(routeConfig.name, { key, runner });
           hooks = runner;
         }

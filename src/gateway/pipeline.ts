@@ -12,6 +12,7 @@ import { effectiveMethod, isTusMethod, parseTusRequest } from '../tus/request.ts
 import { sendError, toTusgateError } from '../tus/respond.ts';
 import { parseUploadPath } from '../tus/upload-url.ts';
 import { AuthFailure } from './auth/types.ts';
+import { continueRequest } from './continue.ts';
 import { clientInfo } from './forwarded.ts';
 import { requestIdFor } from './request-id.ts';
 import {
@@ -49,7 +50,7 @@ export interface PipelineDeps {
 
 /**
  * One request, in this order (each step's failure wins over every later one):
- *  1. request id; the effective method (`X-HTTP-Method-Override`) and its allow-list — 405
+ *  1. request id (a trusted proxy's, else a new one); the effective method (`X-HTTP-Method-Override`) and its allow-list — 405
  *  2. Host / trusted X-Forwarded-Host well-formed — 400
  *  3. route — 404; upload id in the path — 404 (a traversal attempt is never a path)
  *  4. every tus header parsed once into `ctx.tus` (errors held back, see 7)
@@ -64,7 +65,8 @@ export function createPipeline(deps: PipelineDeps) {
   return async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
     const state = deps.state();
-    const requestId = requestIdFor(req.headers['x-request-id']);
+    const client = clientInfo(req, state.trustedProxies);
+    const requestId = requestIdFor(client.peerIsTrusted ? req.headers['x-request-id'] : undefined);
     res.setHeader('X-Request-Id', requestId);
     res.setHeader('X-Content-Type-Options', 'nosniff');
 
@@ -72,7 +74,6 @@ export function createPipeline(deps: PipelineDeps) {
     // Labels and tags name only methods tusgate serves: anything else is `other`.
     const methodLabel = isTusMethod(method) ? method : 'other';
     const { path, search } = splitTarget(req.url ?? '/');
-    const client = clientInfo(req, state.trustedProxies);
     const log = deps.log.child({ requestId });
     let ctx: GatewayRequestContext | undefined;
     let errorCode: string | undefined;
@@ -204,6 +205,7 @@ export function createPipeline(deps: PipelineDeps) {
         bytesReceived: 0,
         bytesSent: 0,
         lifecycle: { created: false, finished: false, terminated: false },
+        continue: () => continueRequest(req, res),
         reportError,
       };
       const backend = await deps.selectBackend(match.route, req, ctx);

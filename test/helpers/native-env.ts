@@ -334,6 +334,7 @@ export async function nativeTestEnv(
       bytesReceived: 0,
       bytesSent: 0,
       lifecycle: { created: false, finished: false, terminated: false },
+      continue: () => {},
       reportError: () => {},
     };
     // As the pipeline: a malformed header is answered before any backend sees the request.

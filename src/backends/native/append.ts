@@ -48,6 +48,8 @@ export async function appendBody(
   };
   const rollBack = () => cutBack(env, ctx, handle, info.ID, start);
   try {
+    // Every check passed: a client waiting on Expect may send its body now.
+    ctx.continue();
     const result = await writeBody(req, handle, {
       position: start,
       limit: ceiling - start,

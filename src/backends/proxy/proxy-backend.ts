@@ -183,6 +183,9 @@ export class ProxyBackend implements Backend {
       releaseSlot = admission.release;
       res.once('close', releaseSlot);
     }
+    // Admitted, owner checked: a client waiting on Expect may send its body now (the backend
+    // never sees Expect: Node answers the interim response here, not upstream).
+    if (withBody) ctx.continue();
     const body = withBody
       ? upstreamBody(req, undeclaredBodyLimit(tus, ctx.route.config.maxSize))
       : null;

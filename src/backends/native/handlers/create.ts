@@ -13,7 +13,7 @@ import { finishUpload } from '../finish.ts';
 import type { UploadInfo } from '../info.ts';
 import { nativeError } from '../storage-faults.ts';
 import { isFinished, withUploadLock } from '../upload-access.ts';
-import { isNativeUploadId, newUploadId } from '../upload-id.ts';
+import { hookIdProblem, newUploadId } from '../upload-id.ts';
 import { sendHookRejection, sendUploadStopped } from './hook-rejection.ts';
 import { concatHeader, expiresHeader } from './response-headers.ts';
 
@@ -71,6 +71,7 @@ export async function handleCreate(
   }
 
   let id = newUploadId(env.now());
+  let idFromHook = false;
   let info: UploadInfo = env.store.newInfo(id, {
     Size: size,
     SizeIsDeferred: deferred,
@@ -90,11 +91,10 @@ export async function handleCreate(
     ctx.hookResponseHeaders = { ...answer.HTTPResponse?.Header };
     const change = answer.ChangeFileInfo;
     if (change?.ID !== undefined && change.ID !== id) {
-      if (!isNativeUploadId(change.ID)) {
-        ctx.log.warn({ hookId: change.ID }, 'pre-create hook proposed an invalid id; ignored');
-      } else {
-        id = change.ID;
-      }
+      const problem = hookIdProblem(change.ID, env.now());
+      if (problem !== undefined) throw unusableHookId(ctx, change.ID, problem);
+      id = change.ID;
+      idFromHook = true;
     }
     info = env.store.newInfo(id, {
       Size: info.Size,
@@ -107,7 +107,13 @@ export async function handleCreate(
     });
   }
 
-  const { createdRoot } = await env.store.create(info);
+  const { createdRoot } = await env.store.create(info).catch((error: unknown) => {
+    // Created exclusively: a hook's id naming an upload that exists leaves that upload alone.
+    if (idFromHook && (error as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw unusableHookId(ctx, id, 'another upload has this id');
+    }
+    throw error;
+  });
   if (createdRoot) {
     ctx.log.warn({ store: env.store.name, root: env.store.root }, 'created the missing store root');
   }
@@ -172,6 +178,15 @@ export async function handleCreate(
   Object.assign(headers, concatHeader(info, ctx));
   res.writeHead(201, headers);
   res.end();
+}
+
+/** A pre-create hook chose an id no new upload can have: its error, and the creation refused. */
+function unusableHookId(ctx: RequestContext, hookId: string, problem: string): TusgateError {
+  ctx.log.error(
+    { hookId, problem },
+    'pre-create hook chose an unusable upload id; creation refused',
+  );
+  return new TusgateError('TUSGATE_ERR_HOOK_INVALID_ID');
 }
 
 function uploadUrl(ctx: RequestContext, id: string): string {
