@@ -2,6 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createBackend } from '../backends/index.ts';
+import { createLocker } from '../backends/locking/create-locker.ts';
+import type { UploadLocker } from '../backends/locking/locker.ts';
 import {
   type StoreLookup,
   StoreRegistry,
@@ -68,6 +70,8 @@ export class Gateway {
   private activeRequests = 0;
   private closing: Promise<void> | undefined;
   private readonly stores: StoreRegistry;
+  /** Fixed at start (`locking`): one writer per upload, here and, with Redis, on every replica. */
+  private readonly locker: UploadLocker;
   /** Opened when a route first needs it (a proxy backend); see `affinity`. */
   private affinityStore: FailClosedAffinityStore | undefined;
   /** Fixed at start: a reload cannot move the table. */
@@ -84,7 +88,8 @@ export class Gateway {
     this.errors =
       options.errors ??
       createErrorReporter(config.sentry, this.log, { secrets: () => configSecrets(this.config) });
-    this.stores = new StoreRegistry(config.stores, this.log, (store, outcome) => {
+    this.locker = createLocker(config.locking, { log: this.log, metrics: this.metrics });
+    this.stores = new StoreRegistry(config.stores, this.locker, this.log, (store, outcome) => {
       if (outcome instanceof Error) {
         this.metrics.observeCleanup(store, { ok: false });
         this.errors.report(outcome, { kind: 'cleanup' });
@@ -191,7 +196,7 @@ export class Gateway {
       },
       readiness: () => this.readinessChecks(),
       onReadiness: (name, up) => {
-        if (name === ownershipCheckName) return;
+        if (name === ownershipCheckName || name === lockCheckName) return;
         const [route, backend] = name.split('/');
         this.metrics.backendUp.set({ route: route ?? '', backend: backend ?? '' }, up ? 1 : 0);
       },
@@ -346,6 +351,7 @@ export class Gateway {
     await Promise.all([publicClosed, adminClosed]);
     await this.closeRuntime(this.runtime);
     await this.affinityStore?.close();
+    await this.locker.close();
     clearInterval(this.healthTimer);
     if (!(await this.errors.flush(2000))) this.log.warn('Sentry events still queued at exit');
     await this.errors.close(500);
@@ -473,12 +479,17 @@ export class Gateway {
     if (this.runtime.backends.some(({ backend }) => backend.kind === 'proxy')) {
       checks.push({ name: ownershipCheckName, check: () => this.affinity().checkReady() });
     }
+    if (this.locker.kind !== 'memory') {
+      checks.push({ name: lockCheckName, check: () => this.locker.checkReady() });
+    }
     return checks;
   }
 }
 
 /** The /readyz check of the owner/affinity table. */
 const ownershipCheckName = 'ownership-store';
+/** The /readyz check of a shared lock store. */
+const lockCheckName = 'lock-store';
 
 function hasProxyBackend(config: Config): boolean {
   return config.routes.some((route) =>
@@ -507,7 +518,7 @@ function buildAuthenticators(config: Config): (Authenticator | null)[] {
   );
 }
 
-/** Settings fixed when the process started: listeners, their timeouts, logging, Sentry, affinity. */
+/** Settings fixed when the process started: listeners, their timeouts, logging, Sentry, affinity, locking. */
 function restartOnlyChanges(current: Config, next: Config): string[] {
   const fixed: [string, (config: Config) => unknown][] = [
     ['server.listen', (config) => config.server.listen],
@@ -519,6 +530,7 @@ function restartOnlyChanges(current: Config, next: Config): string[] {
     ['logging', (config) => config.logging],
     ['sentry', (config) => config.sentry],
     ['affinity', (config) => config.affinity],
+    ['locking', (config) => config.locking],
   ];
   return fixed
     .filter(([, read]) => JSON.stringify(read(current)) !== JSON.stringify(read(next)))
