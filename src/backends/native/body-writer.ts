@@ -181,6 +181,8 @@ export function writeBody(
     // hook: those events will not come again.
     if (source.readableEnded) onEnd();
     else if (source.destroyed) onClose();
+    // Stopped before the first byte (a hand-over asked for while the upload was being loaded).
+    else if (options.signal?.aborted) onAbort();
   });
 }
 
