@@ -126,6 +126,7 @@ export class RedisLocker implements UploadLocker {
     const ids: string[] = [];
     let cursor = '0';
     try {
+      await this.#connected();
       do {
         const [next, keys] = await this.#client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
         cursor = next;
@@ -139,6 +140,7 @@ export class RedisLocker implements UploadLocker {
 
   async checkReady(): Promise<void> {
     try {
+      await this.#connected();
       await this.#client.ping();
     } catch (error) {
       throw new Error(`lock store ${this.#where} unreachable: ${(error as Error).message}`);
@@ -153,6 +155,15 @@ export class RedisLocker implements UploadLocker {
     this.#subscriber.disconnect();
   }
 
+  /** True once the connection is ready; waits for a connection under way up to a command's time. */
+  async #connected(): Promise<boolean> {
+    const client = this.#client;
+    if (client.status === 'ready') return true;
+    if (client.status === 'end') return false;
+    const ready = new Promise<void>((resolve) => client.once('ready', resolve));
+    return settlesWithin(ready, commandTimeoutMs);
+  }
+
   #key(id: string): string {
     return `${this.#prefix}lock:${id}`;
   }
@@ -160,7 +171,7 @@ export class RedisLocker implements UploadLocker {
   /** The lock, or null when someone holds it; throws when Redis cannot be asked. */
   async #tryAcquire(id: string): Promise<Lock | null> {
     if (this.#closed) throw new LockStoreUnavailableError('the locker is closed');
-    if (this.#client.status !== 'ready') {
+    if (!(await this.#connected())) {
       throw new LockStoreUnavailableError(`lock store ${this.#where} unreachable`);
     }
     try {
