@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: every benchmark, each printing ratios against peers measured in the same run.
- * BENCH_ONLY=proxy,native,memory,cleanup picks some of them.
+ * BENCH_ONLY=proxy,native,memory,cleanup,locks picks some of them.
  */
 import { runCleanupBenchmark } from './cleanup.ts';
+import { runLockBenchmark } from './locks.ts';
 import { runNativeBenchmark } from './native.ts';
 import { runMemoryBenchmark } from './native-memory.ts';
 import { runProxyBenchmark } from './proxy.ts';
@@ -12,6 +13,7 @@ const all = {
   native: runNativeBenchmark,
   memory: runMemoryBenchmark,
   cleanup: runCleanupBenchmark,
+  locks: runLockBenchmark,
 };
 const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim());
 for (const [name, run] of Object.entries(all)) {

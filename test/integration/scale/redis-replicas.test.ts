@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sha256, tempDir } from '../../helpers/files.ts';
 import { type GatewayProcess, startGatewayProcess } from '../../helpers/gateway.ts';
+import { metricValue, scrape } from '../../helpers/metrics.ts';
 import { nativeConfig } from '../../helpers/native.ts';
 import { type RunningRedis, startRedis } from '../../helpers/redis.ts';
 import {
@@ -99,6 +100,13 @@ test('a stalled PATCH on one replica hands over to a client resuming on the othe
   assert.equal(rest.status, 204);
   assert.equal(sha256(await readFile(data)), sha256(body));
   t.diagnostic(`hand-over across two processes took ${handOverMs.toFixed(1)} ms`);
+  const holderMetrics = await scrape(a.adminUrl);
+  assert.equal(metricValue(holderMetrics, 'tusgate_lock_handovers_total', { locker: 'redis' }), 1);
+  const askerMetrics = await scrape(b.adminUrl);
+  assert.ok(
+    metricValue(askerMetrics, 'tusgate_lock_wait_seconds_count', { locker: 'redis' }) >= 2,
+    'HEAD and PATCH waited for their locks',
+  );
 });
 
 test('two clients racing one upload across replicas: a prefix of one body, never a mix', {
@@ -151,6 +159,31 @@ test('Redis killed mid-upload: holders stop, new requests get 503, all recovers 
     assert.match(write.text, /TUSGATE_ERR_LOCK_UNAVAILABLE/);
   }
   assert.equal((await stat(data)).size, sent, 'nothing was written without a lock');
+  const ready = await fetch(`${b.adminUrl}/readyz`);
+  assert.equal(ready.status, 503);
+  const checks = (await ready.json()) as { checks?: { name: string; ok: boolean }[] };
+  assert.ok(
+    JSON.stringify(checks).includes('"name":"lock-store","ok":false'),
+    JSON.stringify(checks),
+  );
+  const metricsA = await scrape(a.adminUrl);
+  assert.equal(
+    metricValue(metricsA, 'tusgate_lock_failures_total', { locker: 'redis', kind: 'lost' }),
+    1,
+  );
+  const metricsB = await scrape(b.adminUrl);
+  assert.ok(
+    metricValue(metricsB, 'tusgate_lock_failures_total', {
+      locker: 'redis',
+      kind: 'unavailable',
+    }) >= 2,
+  );
+  assert.ok(
+    metricValue(metricsB, 'tusgate_lock_acquisitions_total', {
+      locker: 'redis',
+      result: 'unavailable',
+    }) >= 2,
+  );
 
   await redis.restart();
   let head = await headOffset(on(b, url));
