@@ -31,6 +31,14 @@ export const errorCatalogue = {
   TUSGATE_ERR_MISMATCHED_OFFSET: { status: 409, message: 'mismatched offset' },
   TUSGATE_ERR_SIZE_EXCEEDED: { status: 413, message: 'maximum size exceeded' },
   TUSGATE_ERR_UPLOAD_LOCKED: { status: 423, message: 'upload is currently locked' },
+  TUSGATE_ERR_UPLOAD_INTERRUPTED: {
+    status: 400,
+    message: 'upload interrupted by another request for this upload',
+  },
+  TUSGATE_ERR_LOCK_UNAVAILABLE: {
+    status: 503,
+    message: 'upload locks cannot be taken right now; try again later',
+  },
   TUSGATE_ERR_CHECKSUM_MISMATCH: { status: 460, message: 'checksum mismatch' },
   TUSGATE_ERR_UNSUPPORTED_CHECKSUM: { status: 400, message: 'unsupported checksum algorithm' },
   TUSGATE_ERR_INVALID_CONCAT: { status: 400, message: 'invalid Upload-Concat header' },
@@ -62,10 +70,6 @@ export const errorCatalogue = {
   TUSGATE_ERR_OWNERSHIP_UNAVAILABLE: {
     status: 503,
     message: 'upload ownership cannot be checked or recorded right now; try again later',
-  },
-  TUSGATE_ERR_LOCK_UNAVAILABLE: {
-    status: 503,
-    message: 'the upload lock cannot be taken right now; try again later',
   },
   TUSGATE_ERR_HOOK_REJECTED: { status: 400, message: 'rejected by hook' },
   TUSGATE_ERR_HOOK_INVALID_ID: {
@@ -110,6 +114,17 @@ export function errorBody(code: ErrorCode, message: string = errorCatalogue[code
 
 /** Seconds a client is asked to wait when owners cannot be read or written. */
 export const ownershipRetryAfterSeconds = 5;
+
+/** Seconds a client is asked to wait when the lock store cannot be reached. */
+export const lockRetryAfterSeconds = 5;
+
+/** The 503 for a request whose upload lock cannot be taken or was lost (fail closed). */
+export function lockUnavailable(cause: unknown): TusgateError {
+  return new TusgateError('TUSGATE_ERR_LOCK_UNAVAILABLE', {
+    cause,
+    headers: { 'Retry-After': String(lockRetryAfterSeconds) },
+  });
+}
 
 /** The 503 for every request whose owner cannot be recorded or looked up (fail closed). */
 export function ownershipUnavailable(cause: unknown): TusgateError {

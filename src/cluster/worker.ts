@@ -1,4 +1,5 @@
-import { PrimaryLockClient } from '../backends/locking/primary-locker.ts';
+import { InstrumentedLocker } from '../backends/locking/instrumented-locker.ts';
+import { PrimaryLockClient, PrimaryLocker } from '../backends/locking/primary-locker.ts';
 import { logUploadEndpoints, reportCrashes, untilStopped } from '../commands/process-lifecycle.ts';
 import { embeddedDefaultConfig } from '../config/defaults.ts';
 import { parseConfigText } from '../config/load.ts';
@@ -7,6 +8,7 @@ import type { Config } from '../config/schema/index.ts';
 import { ConfigError, StartupError } from '../errors.ts';
 import { Gateway } from '../gateway/gateway.ts';
 import { createLogger } from '../observability/logger.ts';
+import { Metrics } from '../observability/metrics.ts';
 import { isMessage, type PrimaryMessage, type WorkerCall, type WorkerMessage } from './messages.ts';
 
 /**
@@ -36,14 +38,21 @@ export async function runWorker(overrides: ListenOverrides): Promise<number> {
     );
   const config = read(start.text, start.file);
   const log = createLogger(config.logging).child({ worker: start.slot, pid: process.pid });
-  const locks = new PrimaryLockClient();
+  const metrics = new Metrics();
+  // With memory locking the primary keeps every worker's locks; Redis serves workers as it
+  // serves hosts (the gateway builds that locker from `locking`).
+  const locker =
+    config.locking.type === 'memory'
+      ? new InstrumentedLocker(new PrimaryLocker(new PrimaryLockClient()), metrics)
+      : undefined;
   let gateway: Gateway;
   try {
     gateway = new Gateway(config, {
       log,
+      metrics,
       adminListener: false,
       cleanup: start.slot === 0,
-      lockTables: (realRoot) => locks.table(realRoot),
+      ...(locker && { locker }),
     });
   } catch (error) {
     if (error instanceof StartupError) {

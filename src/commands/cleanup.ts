@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
-import { cleanupStore } from '../backends/native/cleanup.ts';
+import { createLocker } from '../backends/locking/create-locker.ts';
 import {
   type CleanupRecord,
   readCleanupRecord,
   writeCleanupRecord,
 } from '../backends/native/cleanup-record.ts';
+import { cleanupUnderLock } from '../backends/native/locked-cleanup.ts';
 import { DateShardedStore } from '../backends/native/store.ts';
 import { loadStoresConfigFile, type StoresConfig } from '../config/load.ts';
 import { ConfigError } from '../errors.ts';
@@ -12,9 +13,13 @@ import { createLogger } from '../observability/logger.ts';
 
 /**
  * Removes expired uploads (and their hand-off links) from every date-sharded store of a config,
- * once. Safe beside a running server: only folders whose whole period is past the TTL go, and no
- * upload in them can still be written (its clients get 410 from the server). Reads only the
- * config's `stores` and `logging`. Each real run is left in the store root
+ * once. Only folders whose whole period is past the TTL go; new requests for the uploads in them
+ * get 410 from the server. A PATCH that began before its upload expired may still be running:
+ * with `locking.type: redis` this command sees every server's locks, keeps the folders of held
+ * uploads, and takes the store's cleanup lease (one run at a time across replicas and cron). With
+ * memory locking the locks live inside the server, out of this command's sight: see
+ * docs/scaling.md (the server's own scheduled cleanup does see them). Reads only the config's
+ * `stores`, `locking` and `logging`. Each real run is left in the store root
  * (`.tusgate-cleanup.json`), where a running server's /metrics pick it up.
  */
 export async function cleanupCommand(file: string, dryRun: boolean): Promise<number> {
@@ -29,6 +34,7 @@ export async function cleanupCommand(file: string, dryRun: boolean): Promise<num
     throw error;
   }
   const log = createLogger(config.logging);
+  const locker = createLocker(config.locking, { log });
   let failed = false;
   for (const [name, storeConfig] of Object.entries(config.stores)) {
     const store = new DateShardedStore(name, storeConfig);
@@ -38,7 +44,11 @@ export async function cleanupCommand(file: string, dryRun: boolean): Promise<num
     }
     const started = performance.now();
     try {
-      const report = await cleanupStore(store, { dryRun });
+      const report = await cleanupUnderLock(store, locker, { dryRun });
+      if (report === null) {
+        log.info({ store: name }, 'cleanup: another process is cleaning this store; skipped');
+        continue;
+      }
       if (!dryRun) {
         const finishedAt = Date.now();
         await leaveRecord(store.root, log, {
@@ -73,6 +83,7 @@ export async function cleanupCommand(file: string, dryRun: boolean): Promise<num
       if (!dryRun) await recordFailure(store.root, performance.now() - started, log);
     }
   }
+  await locker.close();
   log.flush?.();
   return failed ? 1 : 0;
 }

@@ -6,6 +6,7 @@ import { formatPath, substituteEnv } from './env.ts';
 import { referenceIssues } from './references.ts';
 import { name } from './schema/common.ts';
 import { type Config, configSchema } from './schema/index.ts';
+import { lockingSchema } from './schema/locking.ts';
 import { loggingSchema } from './schema/server.ts';
 import { storeSchema } from './schema/store.ts';
 
@@ -28,13 +29,14 @@ export async function loadConfigFile(file: string, env = process.env): Promise<C
 /** The parts of a config `tusgate cleanup` uses; the rest of the file is not read. */
 const storesOnlySchema = z.object({
   stores: z.record(name, storeSchema).default({}),
+  locking: lockingSchema.default(() => lockingSchema.parse({})),
   logging: loggingSchema.default(() => loggingSchema.parse({})),
 });
 
 export type StoresConfig = z.output<typeof storesOnlySchema>;
 
 /**
- * Reads only `stores` and `logging` of a config file, for `tusgate cleanup`: a cron job needs
+ * Reads only `stores`, `locking` and `logging` of a config file, for `tusgate cleanup`: a cron job needs
  * only what it uses (an unset `${TUSGATE_ADMIN_TOKEN}` elsewhere in the file is no error here).
  */
 export async function loadStoresConfigFile(file: string, env = process.env): Promise<StoresConfig> {
@@ -53,9 +55,9 @@ export async function loadStoresConfigFile(file: string, env = process.env): Pro
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError([{ path: '', message: 'the file must be a YAML mapping' }], file);
   }
-  const { stores, logging } = raw as Record<string, unknown>;
+  const { stores, locking, logging } = raw as Record<string, unknown>;
   const issues: ConfigIssue[] = [];
-  const used = substituteEnv({ stores, logging }, env, issues);
+  const used = substituteEnv({ stores, locking, logging }, env, issues);
   const result = storesOnlySchema.safeParse(used);
   if (!result.success) issues.push(...describeIssues(result.error.issues));
   if (issues.length > 0 || !result.success) throw new ConfigError(issues, file);

@@ -3,9 +3,10 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { createBackend } from '../backends/index.ts';
+import { createLocker } from '../backends/locking/create-locker.ts';
+import type { UploadLocker } from '../backends/locking/locker.ts';
 import { readCleanupRecord } from '../backends/native/cleanup-record.ts';
 import {
-  type LockTableFactory,
   type StoreLookup,
   StoreRegistry,
   type StoreSet,
@@ -49,12 +50,13 @@ export interface GatewayOptions {
   errors?: ErrorReporter;
   /**
    * As a worker of `server.workers` (src/cluster/): the primary serves the admin listener
-   * (`adminListener: false`), one worker runs the stores' cleanups, and the upload locks are
-   * the primary's (`lockTables`). Defaults: one process doing all of it.
+   * (`adminListener: false`), one worker runs the stores' cleanups, and with memory locking the
+   * upload locks are the primary's (`locker`). Defaults: one process doing all of it, with the
+   * configured locker (`locking`).
    */
   adminListener?: boolean;
   cleanup?: boolean;
-  lockTables?: LockTableFactory;
+  locker?: UploadLocker;
 }
 
 export interface ListeningAddresses {
@@ -89,6 +91,8 @@ export class Gateway {
   private activeRequests = 0;
   private closing: Promise<void> | undefined;
   private readonly stores: StoreRegistry;
+  /** Fixed at start (`locking`): one writer per upload, here and, with Redis, on every replica. */
+  private readonly locker: UploadLocker;
   /** Opened when a route first needs it (a proxy backend); see `affinity`. */
   private affinityStore: FailClosedAffinityStore | undefined;
   /** Fixed at start: a reload cannot move the table. */
@@ -115,25 +119,22 @@ export class Gateway {
         secrets: () => configSecrets(this.config),
         secretNames: () => configCredentialHeaders(this.config),
       });
-    this.stores = new StoreRegistry(
-      config.stores,
-      this.log,
-      (store, outcome) => {
-        if (outcome instanceof Error) {
-          this.metrics.observeCleanup(store, { ok: false });
-          this.errors.report(outcome, { kind: 'cleanup' });
-          return;
-        }
-        this.metrics.observeCleanup(store, {
-          ok: true,
-          removedFiles: outcome.removedFiles,
-          removedUploads: outcome.removedUploads,
-          removedHandoffLinks: outcome.removedHandoffLinks.length,
-          seconds: outcome.durationMs / 1000,
-        });
-      },
-      options.lockTables,
-    );
+    this.locker =
+      options.locker ?? createLocker(config.locking, { log: this.log, metrics: this.metrics });
+    this.stores = new StoreRegistry(config.stores, this.locker, this.log, (store, outcome) => {
+      if (outcome instanceof Error) {
+        this.metrics.observeCleanup(store, { ok: false });
+        this.errors.report(outcome, { kind: 'cleanup' });
+        return;
+      }
+      this.metrics.observeCleanup(store, {
+        ok: true,
+        removedFiles: outcome.removedFiles,
+        removedUploads: outcome.removedUploads,
+        removedHandoffLinks: outcome.removedHandoffLinks.length,
+        seconds: outcome.durationMs / 1000,
+      });
+    });
     // Runs of `tusgate cleanup` (cron) are counted too: the CLI leaves its last run in the root.
     // Only the process that runs cleanups reads them, or /metrics (summed over workers) counts
     // each run once per worker.
@@ -266,7 +267,7 @@ export class Gateway {
   }
 
   private onReadiness(name: string, up: boolean): void {
-    if (name === ownershipCheckName) return;
+    if (name === ownershipCheckName || name === lockCheckName) return;
     const [route, backend] = name.split('/');
     this.metrics.backendUp.set({ route: route ?? '', backend: backend ?? '' }, up ? 1 : 0);
   }
@@ -423,6 +424,7 @@ export class Gateway {
     await Promise.all([publicClosed, adminClosed]);
     await this.closeRuntime(this.runtime);
     await this.affinityStore?.close();
+    await this.locker.close();
     clearInterval(this.healthTimer);
     if (!(await this.errors.flush(2000))) this.log.warn('Sentry events still queued at exit');
     await this.errors.close(500);
@@ -565,12 +567,17 @@ export class Gateway {
     if (this.runtime.backends.some(({ backend }) => backend.kind === 'proxy')) {
       checks.push({ name: ownershipCheckName, check: () => this.affinity().checkReady() });
     }
+    if (this.locker.kind !== 'memory') {
+      checks.push({ name: lockCheckName, check: () => this.locker.checkReady() });
+    }
     return checks;
   }
 }
 
 /** The /readyz check of the owner/affinity table. */
 const ownershipCheckName = 'ownership-store';
+/** The /readyz check of a shared lock store. */
+const lockCheckName = 'lock-store';
 
 function hasProxyBackend(config: Config): boolean {
   return config.routes.some((route) =>
@@ -589,7 +596,7 @@ function buildAuthenticators(config: Config): (Authenticator | null)[] {
   );
 }
 
-/** Settings fixed when the process started: listeners, their timeouts, logging, Sentry, affinity. */
+/** Settings fixed when the process started: listeners, their timeouts, logging, Sentry, affinity, locking. */
 function restartOnlyChanges(current: Config, next: Config): string[] {
   const fixed: [string, (config: Config) => unknown][] = [
     ['server.listen', (config) => config.server.listen],
@@ -605,6 +612,7 @@ function restartOnlyChanges(current: Config, next: Config): string[] {
     ['logging', (config) => config.logging],
     ['sentry', (config) => config.sentry],
     ['affinity', (config) => config.affinity],
+    ['locking', (config) => config.locking],
   ];
   return fixed
     .filter(([, read]) => JSON.stringify(read(current)) !== JSON.stringify(read(next)))

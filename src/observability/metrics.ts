@@ -273,6 +273,34 @@ export class Metrics {
   }
 
   readonly #lastSuccess = new Map<string, number>();
+  readonly lockAcquisitions = new Counter({
+    name: 'tusgate_lock_acquisitions_total',
+    help: 'Upload lock requests, by locker and result (acquired, busy: still held after the wait, unavailable: the lock store could not be reached).',
+    labelNames: ['locker', 'result'],
+    registers: [this.registry],
+  });
+
+  readonly lockHandovers = new Counter({
+    name: 'tusgate_lock_handovers_total',
+    help: 'Lock holders in this process asked to let go because another request wants the upload.',
+    labelNames: ['locker'],
+    registers: [this.registry],
+  });
+
+  readonly lockWait = new Histogram({
+    name: 'tusgate_lock_wait_seconds',
+    help: 'Time a request waited for an upload lock (a hand-over included), whatever the result.',
+    labelNames: ['locker'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  readonly lockFailures = new Counter({
+    name: 'tusgate_lock_failures_total',
+    help: 'Lock failures: unavailable (the lock store could not be reached), lost (a holder lost its lease mid-request and stopped writing).',
+    labelNames: ['locker', 'kind'],
+    registers: [this.registry],
+  });
 
   /** Read at each scrape; the native backend installs its body budget here (readBodyBuffered). */
   #bodyBuffered: () => number = () => 0;

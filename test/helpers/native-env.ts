@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
 import { pino } from 'pino';
+import { MemoryLocker } from '../../src/backends/locking/memory-locker.ts';
 import type { NativeEnvironment } from '../../src/backends/native/environment.ts';
-import { UploadLocker } from '../../src/backends/native/locker.ts';
 import { NativeBackend } from '../../src/backends/native/native-backend.ts';
 import { DateShardedStore } from '../../src/backends/native/store.ts';
 import type { RequestContext } from '../../src/backends/types.ts';
@@ -272,7 +272,7 @@ export async function nativeTestEnv(
     backendName: 'native',
     routeName: routeConfig.name,
     store,
-    locker: new UploadLocker(),
+    locker: new MemoryLocker(),
     hooks,
     metrics: new Metrics({ defaultMetrics: false }),
     log: pino({ level: 'silent' }),

@@ -1,4 +1,4 @@
-import type { LockAnswer, LockRequest } from './primary-locker.ts';
+import type { LockAnswer, PrimaryLockRequest as LockRequest } from './primary-locker.ts';
 
 /** A request waiting for a held lock. */
 interface Waiter {

@@ -1,5 +1,10 @@
-import { TusgateError } from '../../errors.ts';
-import type { UploadLockTable } from '../native/locker.ts';
+import { randomUUID } from 'node:crypto';
+import {
+  type LockRequest,
+  LockStoreUnavailableError,
+  type UploadLease,
+  type UploadLocker,
+} from './locker.ts';
 
 /**
  * Upload locks of a worker of `server.workers`, kept by the primary process (the one table every
@@ -14,7 +19,7 @@ import type { UploadLockTable } from '../native/locker.ts';
  */
 
 /** Messages a worker sends the primary. */
-export type LockRequest =
+export type PrimaryLockRequest =
   | { tusgate: 'lock-acquire'; table: string; id: string; timeoutMs: number; request: number }
   | { tusgate: 'lock-release'; table: string; id: string; token: number }
   | { tusgate: 'lock-held-anywhere'; table: string; request: number };
@@ -30,7 +35,9 @@ export type LockAnswer =
 const answerGraceMs = 5_000;
 
 export interface PrimaryChannel {
-  send(message: LockRequest): boolean;
+  send(message: PrimaryLockRequest): boolean;
+  /** Calls `listener` once the channel to the primary closes. */
+  onDisconnect?(listener: () => void): void;
   /** Calls `listener` with every message from the primary. */
   onMessage(listener: (message: unknown) => void): void;
   connected(): boolean;
@@ -42,6 +49,7 @@ export function processChannel(): PrimaryChannel {
     send: (message) => (process.send ? process.send(message) : false),
     onMessage: (listener) => process.on('message', listener),
     connected: () => process.connected === true,
+    onDisconnect: (listener) => process.once('disconnect', listener),
   };
 }
 
@@ -71,11 +79,6 @@ export class PrimaryLockClient {
   constructor(channel: PrimaryChannel = processChannel()) {
     this.#channel = channel;
     channel.onMessage((message) => this.#receive(message));
-  }
-
-  /** The lock table of one store root (its real path), as the store registry asks for it. */
-  table(realRoot: string): PrimaryLocker {
-    return new PrimaryLocker(this, realRoot);
   }
 
   async acquire(
@@ -114,7 +117,7 @@ export class PrimaryLockClient {
     )) as string[];
   }
 
-  #ask(request: number, message: LockRequest, waitMs: number, lock?: Pending['lock']) {
+  #ask(request: number, message: PrimaryLockRequest, waitMs: number, lock?: Pending['lock']) {
     return new Promise<unknown>((resolve, reject) => {
       if (!this.#channel.connected()) {
         reject(lockUnavailable('the primary process is gone'));
@@ -149,7 +152,7 @@ export class PrimaryLockClient {
     };
   }
 
-  #send(message: LockRequest): void {
+  #send(message: PrimaryLockRequest): void {
     // A primary that is gone released every lock of this worker already.
     if (!this.#channel.connected()) return;
     try {
@@ -201,37 +204,81 @@ export class PrimaryLockClient {
   }
 }
 
-/** The lock table of one store root, kept by the primary; the registry's plug-in point. */
-export class PrimaryLocker implements UploadLockTable {
+/**
+ * The upload locker of a worker with memory locking: every worker's locks live in the primary's
+ * one table, so exclusion and hand-over across the workers of a host are those of one process.
+ * A lease stays valid while the primary can be reached; when it goes, every lease is lost (the
+ * primary that replaces nothing frees them all anyway) and writes stop.
+ */
+export class PrimaryLocker implements UploadLocker {
+  readonly kind = 'primary';
   readonly #client: PrimaryLockClient;
   readonly #table: string;
+  readonly #channel: PrimaryChannel;
+  readonly #leases = new Set<AbortController>();
 
-  constructor(client: PrimaryLockClient, table: string) {
+  constructor(
+    client: PrimaryLockClient,
+    table = 'uploads',
+    channel: PrimaryChannel = processChannel(),
+  ) {
     this.#client = client;
     this.#table = table;
+    this.#channel = channel;
+    channel.onDisconnect?.(() => {
+      for (const lost of this.#leases) lost.abort(new Error('the primary process is gone'));
+      this.#leases.clear();
+    });
   }
 
-  acquire(
-    id: string,
-    timeoutMs: number,
-    options: { onReleaseRequest?: () => void } = {},
-  ): Promise<(() => void) | null> {
-    return this.#client.acquire(this.#table, id, timeoutMs, options.onReleaseRequest);
+  async acquire(id: string, request: LockRequest): Promise<UploadLease | null> {
+    let release: (() => void) | null;
+    try {
+      release = await this.#client.acquire(
+        this.#table,
+        id,
+        request.waitMs,
+        request.onReleaseRequested,
+      );
+    } catch (error) {
+      throw new LockStoreUnavailableError((error as Error).message, { cause: error });
+    }
+    if (release === null) return null;
+    const lost = new AbortController();
+    this.#leases.add(lost);
+    let released = false;
+    const channel = this.#channel;
+    return {
+      id,
+      token: randomUUID(),
+      lost: lost.signal,
+      isValid: () => !released && !lost.signal.aborted && channel.connected(),
+      release: async () => {
+        if (released) return;
+        released = true;
+        this.#leases.delete(lost);
+        release();
+      },
+    };
   }
 
-  isHeld(id: string): boolean {
-    return this.#client.held(this.#table).has(id);
+  async heldIds(): Promise<string[]> {
+    try {
+      return await this.#client.heldAnywhere(this.#table);
+    } catch (error) {
+      throw new LockStoreUnavailableError((error as Error).message, { cause: error });
+    }
   }
 
-  heldIds(): Iterable<string> {
-    return this.#client.held(this.#table).keys();
+  async checkReady(): Promise<void> {
+    if (!this.#channel.connected()) {
+      throw new LockStoreUnavailableError('the primary process cannot be reached');
+    }
   }
 
-  heldAnywhere(): Promise<Iterable<string>> {
-    return this.#client.heldAnywhere(this.#table);
-  }
+  async close(): Promise<void> {}
 }
 
-function lockUnavailable(reason: string): TusgateError {
-  return new TusgateError('TUSGATE_ERR_LOCK_UNAVAILABLE', { cause: new Error(reason) });
+function lockUnavailable(reason: string): LockStoreUnavailableError {
+  return new LockStoreUnavailableError(reason);
 }

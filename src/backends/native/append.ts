@@ -1,6 +1,6 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
-import { TusgateError } from '../../errors.ts';
+import { isTusgateError, TusgateError } from '../../errors.ts';
 import type { HookResponse } from '../../hooks/types.ts';
 import type { RequestContext } from '../types.ts';
 import { writeBody } from './body-writer.ts';
@@ -8,13 +8,15 @@ import { checksumMatches, type ExpectedChecksum } from './checksum.ts';
 import { hookRequest, hookUpload, type NativeEnvironment } from './environment.ts';
 import { finishUpload } from './finish.ts';
 import type { StoredUpload } from './store.ts';
-import { isFinished } from './upload-access.ts';
+import { assertHeld, isFinished, type UploadHold, UploadInterrupted } from './upload-access.ts';
 
 export interface AppendResult {
   offset: number;
   finished: boolean;
   /** The client went away mid-body: no response can be sent. */
   clientGone: boolean;
+  /** Another request asked for the upload: reading stopped, the bytes received are kept. */
+  interrupted: boolean;
   /** A post-receive hook said StopUpload: the upload was terminated; answer with this. */
   stopped?: HookResponse;
 }
@@ -32,6 +34,7 @@ export async function appendBody(
   ctx: RequestContext,
   upload: StoredUpload,
   checksum: ExpectedChecksum | undefined,
+  hold: UploadHold,
 ): Promise<AppendResult> {
   const { info } = upload;
   const start = upload.offset;
@@ -53,7 +56,8 @@ export async function appendBody(
     const result = await writeBody(req, handle, {
       position: start,
       limit: ceiling - start,
-      signal: stop.signal,
+      signal: AbortSignal.any([stop.signal, hold.stop]),
+      fence: () => assertHeld(hold),
       releaseWritten: true,
       onChunk: (chunk) => {
         ctx.bytesReceived += chunk.length;
@@ -70,18 +74,29 @@ export async function appendBody(
         }
       },
     }).catch(async (error: unknown) => {
+      // The lease was lost: not one more write, not even a cut back (another holder may be
+      // writing by now).
+      if (isTusgateError(error) && error.code === 'TUSGATE_ERR_LOCK_UNAVAILABLE') throw error;
       // The store failed mid-body (a full disk, say). What reached the disk stays and counts
       // toward the offset, as with tusd, unless a checksum was to vouch for it.
       if (checksum) await rollBack();
       throw error;
     });
+    // Everything below writes (a cut back, the info, a removal): only while the lease holds.
+    assertHeld(hold);
     const offset = start + result.written;
     if (stopAnswer) {
       // As tusd: the upload ends here, and the client is told why.
       await env.store.remove(info.ID);
       ctx.lifecycle.terminated = true;
       ctx.log.info({ uploadId: info.ID, offset }, 'upload stopped by a post-receive hook');
-      return { offset, finished: false, clientGone: false, stopped: stopAnswer };
+      return {
+        offset,
+        finished: false,
+        clientGone: false,
+        interrupted: false,
+        stopped: stopAnswer,
+      };
     }
     if (result.overflowed) {
       await rollBack();
@@ -91,18 +106,25 @@ export async function appendBody(
     }
     if (checksum && (result.readError || !checksumMatches(checksum))) {
       await rollBack();
-      if (result.readError) return { offset: start, finished: false, clientGone: true };
+      if (result.readError) {
+        const interrupted = result.readError instanceof UploadInterrupted;
+        return { offset: start, finished: false, clientGone: !interrupted, interrupted };
+      }
       throw new TusgateError('TUSGATE_ERR_CHECKSUM_MISMATCH');
     }
     // Every byte is on disk: finish now, even if the client left after the last one, or the
     // upload would look complete to its client and never reach the hand-off.
     const finished = isFinished(info, offset);
     if (finished) await finishUpload(env, req, ctx, info, handle);
+    if (result.readError instanceof UploadInterrupted && !finished) {
+      ctx.log.info({ uploadId: info.ID, offset }, 'handed the upload over to a newer request');
+      return { offset, finished, clientGone: false, interrupted: true };
+    }
     if (result.readError) {
       ctx.log.info({ uploadId: info.ID, offset }, 'client went away during the body');
-      return { offset, finished, clientGone: true };
+      return { offset, finished, clientGone: true, interrupted: false };
     }
-    return { offset, finished, clientGone: false };
+    return { offset, finished, clientGone: false, interrupted: false };
   } finally {
     await handle.close();
   }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { HookRunner } from '../../hooks/types.ts';
 import type { Metrics } from '../../observability/metrics.ts';
-import type { UploadLockTable } from './locker.ts';
+import type { UploadLocker } from '../locking/locker.ts';
 import type { DateShardedStore } from './store.ts';
 
 /** Everything the native protocol handlers share: one per backend instance. */
@@ -9,13 +9,13 @@ export interface NativeEnvironment {
   readonly backendName: string;
   readonly routeName: string;
   readonly store: DateShardedStore;
-  readonly locker: UploadLockTable;
+  readonly locker: UploadLocker;
   readonly hooks: HookRunner;
   readonly metrics: Metrics;
   readonly log: Logger;
   /** Largest upload accepted, in bytes; undefined for no limit. */
   readonly maxSize: number | undefined;
-  /** How long a request waits for another request on the same upload to finish. */
+  /** How long a request waits for another request on the same upload to hand its lock over. */
   readonly lockTimeout: number;
   /** Minimum gap between two post-receive events of one upload. */
   readonly progressInterval: number;

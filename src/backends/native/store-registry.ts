@@ -1,9 +1,8 @@
-import { realpathSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { StoreConfig } from '../../config/schema/index.ts';
-import { type CleanupReport, cleanupStore } from './cleanup.ts';
-import { UploadLocker, type UploadLockTable } from './locker.ts';
+import type { UploadLocker } from '../locking/locker.ts';
+import type { CleanupReport } from './cleanup.ts';
+import { cleanupUnderLock } from './locked-cleanup.ts';
 import { DateShardedStore } from './store.ts';
 
 /** Told about every scheduled cleanup run: its report, or the error that stopped it. */
@@ -16,15 +15,12 @@ export type CleanupListener = (
 
 export interface StoreRuntime {
   readonly store: DateShardedStore;
-  /** Shared by every backend on this store's files: one writer per upload, whatever route or
-   * config generation it came by. */
-  readonly locker: UploadLockTable;
+  /** The gateway's locker, shared by every store and config generation: one writer per upload,
+   * whatever route or config generation it came by. */
+  readonly locker: UploadLocker;
   /** A cleanup run is under way. */
   cleaning?: boolean;
 }
-
-/** Makes the lock table of a store root (its real path): in-process unless told otherwise. */
-export type LockTableFactory = (realRoot: string) => UploadLockTable;
 
 /** Where backends find their store: the stores of one config generation. */
 export interface StoreLookup {
@@ -33,8 +29,6 @@ export interface StoreLookup {
 
 interface StoreEntry extends StoreRuntime {
   readonly config: StoreConfig;
-  /** The root with symlinks resolved: stores on the same files share one lock table. */
-  readonly realRoot: string;
   timer?: NodeJS.Timeout;
   /** Aborted when the store leaves the config in force: a cleanup under way stops before its
    * next removal. */
@@ -47,15 +41,9 @@ interface StoreEntry extends StoreRuntime {
  */
 export class StoreSet implements StoreLookup {
   readonly entries: ReadonlyMap<string, StoreEntry>;
-  /** Lock tables this set made for roots no earlier generation used. */
-  readonly newLockers: ReadonlyMap<string, UploadLockTable>;
 
-  constructor(
-    entries: ReadonlyMap<string, StoreEntry>,
-    newLockers: ReadonlyMap<string, UploadLockTable>,
-  ) {
+  constructor(entries: ReadonlyMap<string, StoreEntry>) {
     this.entries = entries;
-    this.newLockers = newLockers;
   }
 
   get(name: string): StoreRuntime {
@@ -66,17 +54,16 @@ export class StoreSet implements StoreLookup {
 }
 
 /**
- * The stores of one gateway, with their lock tables and scheduled cleanups. A reload is two steps:
- * `prepare` builds the new set and changes nothing, `commit` puts it in force (stopping the
- * cleanups of stores that left or changed, starting those of stores that came or changed).
- * Stores whose config did not change carry over as they are. There is one lock table per real
- * root for the life of the process, so requests still draining on an old config and new ones
- * exclude each other even when a store was renamed or changed around the same files.
+ * The stores of one gateway, with their scheduled cleanups. A reload is two steps: `prepare`
+ * builds the new set and changes nothing, `commit` puts it in force (stopping the cleanups of
+ * stores that left or changed, starting those of stores that came or changed). Stores whose
+ * config did not change carry over as they are. Every store uses the gateway's one locker, so
+ * requests still draining on an old config and new ones exclude each other even when a store was
+ * renamed or changed around the same files (upload ids are unique across stores).
  */
 export class StoreRegistry implements StoreLookup {
   #current: StoreSet;
-  readonly #lockers = new Map<string, UploadLockTable>();
-  readonly #newLockTable: LockTableFactory;
+  readonly #locker: UploadLocker;
   /** Store roots seen to exist, kept across reloads (see DateShardedStore). */
   readonly #rootsSeen = new Set<string>();
   readonly #log: Logger;
@@ -85,14 +72,14 @@ export class StoreRegistry implements StoreLookup {
 
   constructor(
     configs: Record<string, StoreConfig>,
+    locker: UploadLocker,
     log: Logger,
     onCleanup?: CleanupListener,
-    newLockTable: LockTableFactory = () => new UploadLocker(),
   ) {
+    this.#locker = locker;
     this.#log = log;
     this.#onCleanup = onCleanup;
-    this.#newLockTable = newLockTable;
-    this.#current = new StoreSet(new Map(), new Map());
+    this.#current = new StoreSet(new Map());
     this.commit(this.prepare(configs));
   }
 
@@ -103,15 +90,6 @@ export class StoreRegistry implements StoreLookup {
 
   /** Builds the stores of a config; nothing in force changes until `commit`. */
   prepare(configs: Record<string, StoreConfig>): StoreSet {
-    const newLockers = new Map<string, UploadLockTable>();
-    const lockerFor = (realRoot: string): UploadLockTable => {
-      let locker = this.#lockers.get(realRoot) ?? newLockers.get(realRoot);
-      if (!locker) {
-        locker = this.#newLockTable(realRoot);
-        newLockers.set(realRoot, locker);
-      }
-      return locker;
-    };
     const entries = new Map<string, StoreEntry>();
     for (const [name, config] of Object.entries(configs)) {
       const current = this.#current.entries.get(name);
@@ -120,25 +98,20 @@ export class StoreRegistry implements StoreLookup {
         continue;
       }
       const store = new DateShardedStore(name, config, this.#rootsSeen);
-      const realRoot = realPathOf(store.root);
       entries.set(name, {
         store,
-        locker: lockerFor(realRoot),
+        locker: this.#locker,
         config,
-        realRoot,
         retired: new AbortController(),
       });
     }
-    return new StoreSet(entries, newLockers);
+    return new StoreSet(entries);
   }
 
   /** Puts a prepared set in force; stores it does not keep never clean up again. */
   commit(next: StoreSet): void {
     const previous = this.#current;
     this.#current = next;
-    for (const [realRoot, locker] of next.newLockers) {
-      if (!this.#lockers.has(realRoot)) this.#lockers.set(realRoot, locker);
-    }
     const kept = new Set(next.entries.values());
     for (const entry of previous.entries.values()) {
       if (kept.has(entry)) continue;
@@ -184,9 +157,11 @@ export class StoreRegistry implements StoreLookup {
   async #cleanup(entry: StoreEntry): Promise<void> {
     const { store, locker } = entry;
     try {
-      const held = (await locker.heldAnywhere?.()) ?? locker.heldIds();
-      const busyFolders = new Set([...held].map((id) => store.pathsFor(id).folder));
-      const report = await cleanupStore(store, { busyFolders, signal: entry.retired.signal });
+      const report = await cleanupUnderLock(store, locker, { signal: entry.retired.signal });
+      if (report === null) {
+        this.#log.info({ store: store.name }, 'cleanup skipped: another process is running one');
+        return;
+      }
       this.#onCleanup?.(store.name, report, store.root);
       this.#log.info(
         {
@@ -213,19 +188,5 @@ export class StoreRegistry implements StoreLookup {
       clearInterval(entry.timer);
       entry.timer = undefined;
     }
-  }
-}
-
-/**
- * The path with symlinks resolved; for a root not made yet, its nearest existing parent's real
- * path with the rest appended. An unreadable path is taken as written.
- */
-function realPathOf(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch (error) {
-    const parent = dirname(path);
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || parent === path) return path;
-    return join(realPathOf(parent), basename(path));
   }
 }

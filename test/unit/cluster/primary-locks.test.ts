@@ -1,132 +1,69 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PrimaryLockTable } from '../../../src/backends/locking/primary-lock-table.ts';
-import {
-  type PrimaryChannel,
-  PrimaryLockClient,
-} from '../../../src/backends/locking/primary-locker.ts';
+import { LockStoreUnavailableError } from '../../../src/backends/locking/locker.ts';
 import { restartDelay } from '../../../src/cluster/backoff.ts';
-import { TusgateError } from '../../../src/errors.ts';
+import { primaryCluster } from '../../helpers/primary-cluster.ts';
 
-/**
- * The primary's lock table and the workers' clients, wired as node:cluster wires them but over
- * in-process channels that deliver asynchronously, like IPC.
- */
-function cluster() {
-  const listeners = new Map<number, (message: unknown) => void>();
-  const connected = new Map<number, boolean>();
-  const table = new PrimaryLockTable((worker, message) => {
-    if (!connected.get(worker)) return false;
-    setImmediate(() => listeners.get(worker)?.(structuredClone(message)));
-    return true;
-  });
-  const worker = (id: number) => {
-    connected.set(id, true);
-    const channel: PrimaryChannel = {
-      send: (message) => {
-        setImmediate(() => table.handle(id, structuredClone(message)));
-        return true;
-      },
-      onMessage: (listener) => listeners.set(id, listener),
-      connected: () => connected.get(id) === true,
-    };
-    return new PrimaryLockClient(channel).table('/store');
-  };
-  /** The worker process exits: the primary forgets it. */
-  const exit = (id: number) => {
-    connected.set(id, false);
-    table.forgetWorker(id);
-  };
-  return { table, worker, exit };
-}
+/** What the primary's lock table adds to the locker contract (test/integration/locking/). */
 
 test('one holder per upload across workers; a waiter gets the lock when the holder releases', async () => {
-  const { worker } = cluster();
+  const { worker } = primaryCluster();
   const [a, b] = [worker(1), worker(2)];
-  const release = await a.acquire('u1', 0);
-  assert.ok(release);
-  assert.equal(a.isHeld('u1'), true);
-  assert.equal(b.isHeld('u1'), false, 'isHeld is this process’s view');
-  assert.deepEqual([...(await b.heldAnywhere())], ['u1'], 'heldAnywhere sees every worker');
-  assert.equal(await b.acquire('u1', 0), null, 'held elsewhere: no wait, no lock');
-  const other = await b.acquire('u2', 0);
+  const lease = await a.acquire('u1', { waitMs: 0 });
+  assert.ok(lease);
+  assert.deepEqual(await b.heldIds(), ['u1'], 'heldIds sees every worker');
+  assert.equal(await b.acquire('u1', { waitMs: 0 }), null, 'held elsewhere: no wait, no lock');
+  const other = await b.acquire('u2', { waitMs: 0 });
   assert.ok(other, 'other uploads are independent');
-  const waiting = b.acquire('u1', 60_000);
-  release();
+  const waiting = b.acquire('u1', { waitMs: 60_000 });
+  await lease.release();
   const second = await waiting;
   assert.ok(second, 'the waiter got the lock once it was released');
-  assert.equal(a.isHeld('u1'), false);
-  assert.equal(b.isHeld('u1'), true);
-  second();
-  other();
-  assert.deepEqual([...(await a.heldAnywhere())], []);
-});
-
-test('a waiter is refused after its timeout while the lock stays held', async () => {
-  const { worker } = cluster();
-  const [a, b] = [worker(1), worker(2)];
-  const release = await a.acquire('u1', 0);
-  assert.equal(await b.acquire('u1', 20), null);
-  release!();
-  assert.ok(await b.acquire('u1', 0), 'free again after the release');
-});
-
-test('the holder is asked to let go when another request waits', async () => {
-  const { worker } = cluster();
-  const [a, b] = [worker(1), worker(2)];
-  let asked!: () => void;
-  const askedToRelease = new Promise<void>((resolve) => {
-    asked = resolve;
-  });
-  const release = await a.acquire('u1', 0, { onReleaseRequest: asked });
-  const waiting = b.acquire('u1', 60_000);
-  await askedToRelease;
-  release!();
-  assert.ok(await waiting);
+  await second.release();
+  await other.release();
+  assert.deepEqual(await a.heldIds(), []);
 });
 
 test('a worker that exits loses its locks at once; its waiting requests leave the line', async () => {
-  const { worker, exit, table } = cluster();
+  const { worker, exit, table } = primaryCluster();
   const [a, b, c] = [worker(1), worker(2), worker(3)];
-  assert.ok(await a.acquire('u1', 0));
-  const bWaits = b.acquire('u1', 60_000).catch((error: unknown) => error);
+  const held = await a.acquire('u1', { waitMs: 0 });
+  assert.ok(held);
+  const bWaits = b.acquire('u1', { waitMs: 60_000 }).catch((error: unknown) => error);
   // Let b's request reach the primary before a dies.
   await new Promise((resolve) => setTimeout(resolve, 5));
   exit(2);
-  const cWaits = c.acquire('u1', 60_000);
+  const cWaits = c.acquire('u1', { waitMs: 60_000 });
   await new Promise((resolve) => setTimeout(resolve, 5));
   exit(1);
-  const release = await cWaits;
-  assert.ok(release, 'the next live waiter got the dead holder’s lock');
-  release();
-  await c.heldAnywhere(); // the release reached the primary first
+  assert.equal(held.isValid(), false, 'the dead worker’s lease is lost');
+  assert.equal(held.lost.aborted, true);
+  const lease = await cWaits;
+  assert.ok(lease, 'the next live waiter got the dead holder’s lock');
+  await lease.release();
+  await c.heldIds(); // the release reached the primary first
   assert.equal(table.size, 0);
   void bWaits;
 });
 
 test('a release with an old token does not free a newer holder', async () => {
-  const { worker } = cluster();
+  const { worker } = primaryCluster();
   const [a, b] = [worker(1), worker(2)];
-  const first = await a.acquire('u1', 0);
-  const waiting = b.acquire('u1', 60_000);
-  first!();
+  const first = await a.acquire('u1', { waitMs: 0 });
+  const waiting = b.acquire('u1', { waitMs: 60_000 });
+  await first!.release();
   const second = await waiting;
-  first!(); // released twice: no effect
-  assert.equal(await a.acquire('u1', 0), null, 'b still holds it');
-  second!();
+  await first!.release(); // released twice: no effect
+  assert.equal(await a.acquire('u1', { waitMs: 0 }), null, 'b still holds it');
+  await second!.release();
 });
 
-test('without the primary, acquiring fails closed (503)', async () => {
-  const { worker, exit } = cluster();
+test('without the primary, acquiring fails closed', async () => {
+  const { worker, exit } = primaryCluster();
   const a = worker(1);
   exit(1);
-  await assert.rejects(
-    a.acquire('u1', 0),
-    (error: unknown) =>
-      error instanceof TusgateError &&
-      error.code === 'TUSGATE_ERR_LOCK_UNAVAILABLE' &&
-      error.status === 503,
-  );
+  await assert.rejects(a.acquire('u1', { waitMs: 0 }), LockStoreUnavailableError);
+  await assert.rejects(a.checkReady(), LockStoreUnavailableError);
 });
 
 test('worker restarts back off against crash loops: at once, then doubling up to 30 s', () => {

@@ -20,6 +20,7 @@ const topLevelKeys = new Set([
   'logging',
   'stores',
   'affinity',
+  'locking',
   'sentry',
   'hookJournal',
   'routes',

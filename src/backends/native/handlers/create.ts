@@ -143,8 +143,9 @@ export async function handleCreate(
     offset = size;
     await finishUpload(env, req, ctx, info);
   } else if (withBody) {
-    const result = await withUploadLock(env, id, () =>
-      appendBody(env, req, ctx, { info, offset: 0 }, checksum),
+    // Interrupted by a newer request (the client resuming already): 201 with what arrived.
+    const result = await withUploadLock(env, id, (hold) =>
+      appendBody(env, req, ctx, { info, offset: 0 }, checksum, hold),
     ).catch(async (error: unknown) => {
       // The upload exists (empty after a refused body, as tusd leaves it, or with what reached
       // the disk): its address lets the client resume it, as tusd means to.
