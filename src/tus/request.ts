@@ -21,7 +21,10 @@ export interface TusRequest {
   readonly method: TusMethod;
   /** The method on the wire: Node frames the response by it, so it is never changed. */
   readonly wireMethod: string;
-  /** `Tus-Resumable` as sent (checked by `checkTusResumable`). */
+  /**
+   * `Tus-Resumable` as sent (checked by `checkTusResumable`); several copies are kept joined, so
+   * they read as a version tusgate does not speak rather than as none.
+   */
   readonly version: string | undefined;
   readonly uploadLength: number | undefined;
   readonly deferLength: boolean;
@@ -86,7 +89,7 @@ export function parseTusRequest(
   const parsed = {
     method,
     wireMethod: req.method ?? 'GET',
-    version: header('tus-resumable'),
+    version: req.headersDistinct['tus-resumable']?.join(', '),
     uploadLength: read(() => parseUploadLength(header('upload-length')), undefined),
     deferLength: read(() => parseUploadDeferLength(header('upload-defer-length')), false),
     uploadOffset: read(() => parseUploadOffset(header('upload-offset')), undefined),
