@@ -39,7 +39,10 @@ describe('native backend: tus 1.0.0 and its extensions', () => {
 
   test('OPTIONS advertises exactly the supported extensions, max size and algorithms', async () => {
     const response = await fetch(gw.endpoint, { method: 'OPTIONS' });
-    assert.equal(response.status, 204);
+    // 200 with an empty body, as tusd answers it.
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-length'), '0');
+    assert.equal(await response.text(), '');
     assert.equal(response.headers.get('tus-version'), '1.0.0');
     assert.deepEqual(response.headers.get('tus-extension')?.split(',').sort(), [
       'checksum',
