@@ -40,7 +40,17 @@ export async function serveCommand(
     throw error;
   }
   const log = createLogger(config.logging);
-  const gateway = new Gateway(config, { log });
+  let gateway: Gateway;
+  try {
+    gateway = new Gateway(config, { log });
+  } catch (error) {
+    // What the file cannot say about itself (a tokens file, a hand-off folder): one clear message.
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${new ConfigError(error.issues, configFile).message}\n`);
+      return 1;
+    }
+    throw error;
+  }
   // A crash is the most unexpected error of all: report it, give Sentry a moment, then exit.
   const crash = (what: string) => (error: unknown) => {
     log.fatal({ err: error }, what);

@@ -69,6 +69,18 @@ routes:
     says: /at most one native backend/,
   },
   {
+    name: 'hand-off folder that does not exist',
+    yaml: `stores: { main: { type: date-sharded, root: /tmp/tusgate-cli-store, handoffDir: /nonexistent/tus_uplaod_store } }
+routes:
+  - name: uploads
+    match: { pathPrefix: /files/ }
+    backends:
+      native: { type: native, store: main }
+`,
+    key: 'stores.main.handoffDir',
+    says: /\/nonexistent\/tus_uplaod_store does not exist; tusgate does not create it/,
+  },
+  {
     name: 'missing tokens file',
     yaml: goodRoute.replace(
       '    backends:',

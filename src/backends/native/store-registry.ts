@@ -2,7 +2,9 @@ import { realpathSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { StoreConfig } from '../../config/schema/index.ts';
+import { ConfigError } from '../../errors.ts';
 import { type CleanupReport, cleanupStore } from './cleanup.ts';
+import { handoffDirIssues } from './handoff-dir.ts';
 import { UploadLocker } from './locker.ts';
 import { DateShardedStore } from './store.ts';
 
@@ -91,8 +93,13 @@ export class StoreRegistry implements StoreLookup {
     return this.#current;
   }
 
-  /** Builds the stores of a config; nothing in force changes until `commit`. */
+  /**
+   * Builds the stores of a config; nothing in force changes until `commit`. A hand-off folder
+   * that does not exist refuses the config (a ConfigError naming the key).
+   */
   prepare(configs: Record<string, StoreConfig>): StoreSet {
+    const issues = handoffDirIssues(configs);
+    if (issues.length > 0) throw new ConfigError(issues);
     const newLockers = new Map<string, UploadLocker>();
     const lockerFor = (realRoot: string): UploadLocker => {
       let locker = this.#lockers.get(realRoot) ?? newLockers.get(realRoot);

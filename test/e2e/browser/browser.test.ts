@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -72,6 +72,7 @@ describe('a real browser uploads with tus-js-client through nginx → tusgate', 
     }
     dir = await tempDir('tusgate-browser-');
     handoffDir = join(dir.path, 'handoff');
+    await mkdir(handoffDir);
     tusd = await startTusd();
     pages = await startPageServer();
     const cors = { origins: [`http://127.0.0.1:${pages.port}`] };

@@ -144,6 +144,35 @@ describe('config reload and the stores', () => {
     await eventually(() => cleanups(name) >= target, 15_000);
   };
 
+  test('a reload naming a hand-off folder that does not exist is refused, naming the key; nothing is created', async () => {
+    const root = join(dir.path, 'store');
+    const handoff = join(dir.path, 'galaxy', 'tus_upload_store');
+    await mkdir(handoff, { recursive: true });
+    const raw = (handoffDir: string) => ({
+      stores: { main: { ...store(root), handoffDir } },
+      routes: [route('files', '/files/', 'main')],
+    });
+    gw = await startGateway(raw(handoff));
+    const typo = join(dir.path, 'galaxy', 'tus_uplaod_store');
+    assert.equal(gw.gateway.reload(configOf(raw(typo))), false);
+    assert.equal(await exists(typo), false, 'the mistyped folder was created');
+    const refused = gw
+      .logs()
+      .find((entry) => String(entry.msg).startsWith('configuration reload refused'));
+    const issues = (refused as { issues?: { path: string; message: string }[] } | undefined)
+      ?.issues;
+    assert.equal(issues?.[0]?.path, 'stores.main.handoffDir');
+    assert.match(issues?.[0]?.message ?? '', /does not exist/);
+    // The running config still hands off into the real folder.
+    const created = await fetch(`${gw.url}/files/`, {
+      method: 'POST',
+      headers: { ...tus, 'Upload-Length': '0' },
+    });
+    assert.equal(created.status, 201);
+    const id = (created.headers.get('location') ?? '').split('/').at(-1) ?? '';
+    assert.equal(await exists(join(handoff, id)), true);
+  });
+
   test('a store dropped by a reload cleans up no more', async () => {
     const keep = join(dir.path, 'keep');
     const gone = join(dir.path, 'gone');
