@@ -24,7 +24,7 @@ import { unownedUploadsOf } from './affinity/unowned-uploads.ts';
 import { createAuthenticator } from './auth/index.ts';
 import type { Authenticator } from './auth/types.ts';
 import { CanaryController } from './canary/canary.ts';
-import { createCorsPolicy } from './cors.ts';
+import { createCorsPolicy, routeRequestHeaders } from './cors.ts';
 import { drainAfterAnswer } from './early-answer.ts';
 import { createPipeline, type RuntimeState } from './pipeline.ts';
 import { selectBackend } from './placement.ts';
@@ -416,7 +416,9 @@ export class Gateway {
           canary,
           authenticator,
           hooks,
-          cors: routeConfig.cors && createCorsPolicy(routeConfig.cors),
+          cors:
+            routeConfig.cors &&
+            createCorsPolicy(routeConfig.cors, routeRequestHeaders(routeConfig)),
         });
       });
     let routes: CompiledRoute[];
