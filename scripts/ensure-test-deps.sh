@@ -1,6 +1,7 @@
 #!/bin/sh
 # Everything the tests need besides tusd (scripts/ensure-tusd.sh): Debian packages (nginx,
-# promtool, chromium, Redis, RabbitMQ) installed when missing, and Redis on 127.0.0.1:6379 and
+# promtool, chromium, Redis, RabbitMQ, and Debian's own older Node as /usr/bin/node, on which
+# tusgate must refuse to start with one clear line) installed when missing, and Redis on 127.0.0.1:6379 and
 # RabbitMQ on 127.0.0.1:5672 started when they are not running. Quick when all is there.
 set -eu
 cd "$(dirname "$0")/.."
@@ -12,7 +13,8 @@ sh scripts/ensure-packages.sh \
   promtool=prometheus \
   /usr/bin/chromium=chromium \
   redis-server=redis-server \
-  rabbitmq-server=rabbitmq-server || failed=yes
+  rabbitmq-server=rabbitmq-server \
+  /usr/bin/node=nodejs || failed=yes
 
 if [ ! -x "${TUSGATE_TOOL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tusgate}/tusd-v2.10.0/tusd" ] && ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
   echo "ensure-test-deps: Go is missing; it builds tusd, which the tests run against." >&2

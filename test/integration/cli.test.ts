@@ -231,6 +231,24 @@ describe('tusgate CLI', () => {
       assert.match(result.stdout, new RegExp(command));
   });
 
+  test("on Debian's older Node (/usr/bin/node) the entry prints one clear line and exits 1", async () => {
+    // scripts/ensure-test-deps.sh installs Debian's nodejs; it must be older than 24, or this
+    // test proves nothing.
+    const debianNode = '/usr/bin/node';
+    const { stdout: version } = await run(debianNode, ['--version']);
+    const old = version.trim().replace(/^v/, '');
+    assert.ok(Number(old.split('.')[0]) < 24, `${debianNode} is Node ${old}, not an older one`);
+    for (const args of [['serve'], ['--version'], ['check-config', '/nonexistent.yaml']]) {
+      const result = await run(debianNode, [cliEntry, ...args]).then(
+        () => assert.fail(`${args.join(' ')} exited 0 on Node ${old}`),
+        (error: { code: number; stdout: string; stderr: string }) => error,
+      );
+      assert.equal(result.code, 1);
+      assert.equal(result.stdout, '');
+      assert.equal(result.stderr, `tusgate needs Node 24 or later; this is ${old}\n`);
+    }
+  });
+
   test('an unknown command or option exits 2 with usage', async () => {
     assert.equal((await tusgate(['frobnicate'])).code, 2);
     const result = await tusgate(['serve', '--no-such-flag']);
