@@ -3,7 +3,11 @@ import { TusgateError } from '../errors.ts';
 import { BODILESS_METHODS, OFFSET_OCTET_STREAM, TUS_METHODS, type TusMethod } from './constants.ts';
 import { parseNonNegativeInteger } from './headers/integer.ts';
 import { singleValue } from './headers/single-value.ts';
-import { parseUploadChecksum, type UploadChecksum } from './headers/upload-checksum.ts';
+import {
+  parseChecksumTrailerAnnounced,
+  parseUploadChecksum,
+  type UploadChecksum,
+} from './headers/upload-checksum.ts';
 import { noConcat, parseUploadConcat, type UploadConcat } from './headers/upload-concat.ts';
 import { parseUploadDeferLength } from './headers/upload-defer-length.ts';
 import { parseUploadLength } from './headers/upload-length.ts';
@@ -32,6 +36,11 @@ export interface TusRequest {
   /** Undefined when the client sent no Upload-Metadata. */
   readonly metadata: UploadMetadata | undefined;
   readonly checksum: UploadChecksum | undefined;
+  /**
+   * The body's `Upload-Checksum` comes as a trailer (announced in `Trailer`, after a chunked
+   * body): read it with `parseUploadChecksumTrailer` once the body has ended.
+   */
+  readonly checksumTrailer: boolean;
   readonly concat: UploadConcat;
   /** Content-Length of the request body; undefined when absent (chunked or no body). */
   readonly contentLength: number | undefined;
@@ -95,6 +104,15 @@ export function parseTusRequest(
     uploadOffset: read(() => parseUploadOffset(header('upload-offset')), undefined),
     metadata: read(() => parseUploadMetadata(header('upload-metadata')), undefined),
     checksum: read(() => parseUploadChecksum(header('upload-checksum')), undefined),
+    checksumTrailer: read(
+      () =>
+        parseChecksumTrailerAnnounced(
+          header('trailer'),
+          req.headers['transfer-encoding'] !== undefined,
+          header('upload-checksum'),
+        ),
+      false,
+    ),
     concat: read(() => parseUploadConcat(header('upload-concat'), concatBase), noConcat),
     contentLength,
     hasBody,

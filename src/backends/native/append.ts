@@ -4,7 +4,7 @@ import { TusgateError } from '../../errors.ts';
 import type { HookResponse } from '../../hooks/types.ts';
 import type { RequestContext } from '../types.ts';
 import { writeBody } from './body-writer.ts';
-import { checksumMatches, type ExpectedChecksum } from './checksum.ts';
+import { type BodyChecksum, refuseUnannouncedTrailer } from './checksum.ts';
 import { hookRequest, hookUpload, type NativeEnvironment } from './environment.ts';
 import { finishUpload } from './finish.ts';
 import type { StoredUpload } from './store.ts';
@@ -31,7 +31,7 @@ export async function appendBody(
   req: IncomingMessage,
   ctx: RequestContext,
   upload: StoredUpload,
-  checksum: ExpectedChecksum | undefined,
+  checksum: BodyChecksum | undefined,
 ): Promise<AppendResult> {
   const { info } = upload;
   const start = upload.offset;
@@ -55,7 +55,7 @@ export async function appendBody(
       releaseWritten: true,
       onChunk: (chunk) => {
         ctx.bytesReceived += chunk.length;
-        checksum?.hash.update(chunk);
+        checksum?.update(chunk);
         if (wantsProgress && env.now() - lastProgress >= env.progressInterval) {
           lastProgress = env.now();
           const offset = start + ctx.bytesReceived;
@@ -87,10 +87,20 @@ export async function appendBody(
         message: 'the body is longer than the upload',
       });
     }
-    if (checksum && (result.readError || !checksumMatches(checksum))) {
+    if (checksum && result.readError) {
       await rollBack();
-      if (result.readError) return { offset: start, finished: false, clientGone: true };
-      throw new TusgateError('TUSGATE_ERR_CHECKSUM_MISMATCH');
+      return { offset: start, finished: false, clientGone: true };
+    }
+    if (!result.readError) {
+      // The whole body and its trailers are in: a header's or a trailer's checksum is verified
+      // the same way, and a refused body is cut off again before anything finishes.
+      try {
+        if (checksum) checksum.verify(req);
+        else refuseUnannouncedTrailer(req);
+      } catch (error) {
+        await rollBack();
+        throw error;
+      }
     }
     // Every byte is on disk: finish now, even if the client left after the last one, or the
     // upload would look complete to its client and never reach the hand-off.
@@ -110,7 +120,10 @@ export async function appendBody(
 export function isRefusedBody(error: unknown): boolean {
   return (
     error instanceof TusgateError &&
-    (error.code === 'TUSGATE_ERR_SIZE_EXCEEDED' || error.code === 'TUSGATE_ERR_CHECKSUM_MISMATCH')
+    (error.code === 'TUSGATE_ERR_SIZE_EXCEEDED' ||
+      error.code === 'TUSGATE_ERR_CHECKSUM_MISMATCH' ||
+      error.code === 'TUSGATE_ERR_INVALID_CHECKSUM' ||
+      error.code === 'TUSGATE_ERR_UNSUPPORTED_CHECKSUM')
   );
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
+import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { type NativeGateway, startNativeGateway } from '../../helpers/native.ts';
 
@@ -9,6 +10,42 @@ const octets = { ...tus, 'Content-Type': 'application/offset+octet-stream' };
 
 function digest(algorithm: string, data: string | Buffer): string {
   return createHash(algorithm).update(data).digest('base64');
+}
+
+/**
+ * A chunked PATCH whose `Upload-Checksum` comes as a trailer (fetch cannot send trailers).
+ * `announce` puts `Trailer: Upload-Checksum` in the headers, as the checksum extension asks.
+ */
+function patchWithTrailer(
+  url: string,
+  offset: number,
+  chunks: string[],
+  trailer: Record<string, string>,
+  options: { announce?: boolean; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, {
+      method: 'PATCH',
+      headers: {
+        ...octets,
+        'Upload-Offset': String(offset),
+        ...(options.announce === false ? {} : { Trailer: 'Upload-Checksum' }),
+        ...options.headers,
+      },
+    });
+    req.on('response', (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    for (const chunk of chunks) req.write(chunk);
+    req.addTrailers(trailer);
+    req.end();
+  });
 }
 
 describe('native backend: tus 1.0.0 and its extensions', () => {
@@ -46,6 +83,7 @@ describe('native backend: tus 1.0.0 and its extensions', () => {
     assert.equal(response.headers.get('tus-version'), '1.0.0');
     assert.deepEqual(response.headers.get('tus-extension')?.split(',').sort(), [
       'checksum',
+      'checksum-trailer',
       'concatenation',
       'concatenation-unfinished',
       'creation',
@@ -150,6 +188,68 @@ describe('native backend: tus 1.0.0 and its extensions', () => {
       assert.equal((await stat(gw.dataPath(url))).size, 4);
     });
   }
+
+  for (const algorithm of ['md5', 'sha1', 'sha256']) {
+    test(`checksum trailer ${algorithm}: verified after the body; a mismatch is 460 and keeps nothing`, async () => {
+      const url = await create({ 'Upload-Length': '8' });
+      const ok = await patchWithTrailer(url, 0, ['go', 'od'], {
+        'Upload-Checksum': `${algorithm} ${digest(algorithm, 'good')}`,
+      });
+      assert.equal(ok.status, 204, ok.body);
+      const bad = await patchWithTrailer(url, 4, ['ev', 'il'], {
+        'Upload-Checksum': `${algorithm} ${digest(algorithm, 'nice')}`,
+      });
+      assert.equal(bad.status, 460);
+      assert.match(bad.body, /^TUSGATE_ERR_CHECKSUM_MISMATCH: /);
+      assert.equal((await head(url)).headers.get('upload-offset'), '4');
+      assert.equal((await stat(gw.dataPath(url))).size, 4);
+      // The last chunk with a wrong trailer does not finish the upload or hand it off.
+      await assert.rejects(stat(`${gw.handoffDir}/${url.split('/').at(-1)}`), { code: 'ENOENT' });
+      const last = await patchWithTrailer(url, 4, ['nice'], {
+        'Upload-Checksum': `${algorithm} ${digest(algorithm, 'nice')}`,
+      });
+      assert.equal(last.status, 204);
+      assert.equal(await readFile(`${gw.handoffDir}/${url.split('/').at(-1)}`, 'utf8'), 'goodnice');
+    });
+  }
+
+  test('checksum trailer: missing, unannounced, malformed, unsupported or doubled is 400 and keeps nothing', async () => {
+    const url = await create({ 'Upload-Length': '4' });
+    const sha1 = `sha1 ${digest('sha1', 'abcd')}`;
+    const cases: [string, () => Promise<{ status: number; body: string }>][] = [
+      ['announced, never sent', () => patchWithTrailer(url, 0, ['abcd'], {})],
+      [
+        'sent, never announced',
+        () => patchWithTrailer(url, 0, ['abcd'], { 'Upload-Checksum': sha1 }, { announce: false }),
+      ],
+      ['malformed', () => patchWithTrailer(url, 0, ['abcd'], { 'Upload-Checksum': 'sha1' })],
+      [
+        'header and trailer',
+        () =>
+          patchWithTrailer(
+            url,
+            0,
+            ['abcd'],
+            { 'Upload-Checksum': sha1 },
+            { headers: { 'Upload-Checksum': sha1 } },
+          ),
+      ],
+    ];
+    for (const [name, send] of cases) {
+      const { status, body } = await send();
+      assert.equal(status, 400, `${name}: ${body}`);
+      assert.match(body, /^TUSGATE_ERR_INVALID_CHECKSUM: /, name);
+      assert.equal((await head(url)).headers.get('upload-offset'), '0', name);
+    }
+    const unsupported = await patchWithTrailer(url, 0, ['abcd'], {
+      'Upload-Checksum': 'crc32 AAAAAA==',
+    });
+    assert.equal(unsupported.status, 400);
+    assert.match(unsupported.body, /^TUSGATE_ERR_UNSUPPORTED_CHECKSUM: /);
+    assert.equal((await stat(gw.dataPath(url))).size, 0);
+    const good = await patchWithTrailer(url, 0, ['abcd'], { 'Upload-Checksum': sha1 });
+    assert.equal(good.status, 204);
+  });
 
   test('checksum: unknown algorithm 400, malformed header 400', async () => {
     const url = await create({ 'Upload-Length': '4' });
