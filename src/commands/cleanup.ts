@@ -6,8 +6,10 @@ import { createLogger } from '../observability/logger.ts';
 
 /**
  * Removes expired uploads (and their hand-off links) from every date-sharded store of a config,
- * once. Safe beside a running server: only folders whose whole period is past the TTL go, and no
- * upload in them can still be written (its clients get 410 from the server).
+ * once. Only folders whose whole period is past the TTL go, and new requests for their uploads get
+ * 410. But this process cannot see a running server's locks: a PATCH that began before its upload
+ * expired and is still writing can lose its folder. The server's own scheduled runs skip such a
+ * folder, so prefer them (docs/design.md, Expiry).
  */
 export async function cleanupCommand(file: string, dryRun: boolean): Promise<number> {
   let config: Awaited<ReturnType<typeof loadConfigFile>>;
