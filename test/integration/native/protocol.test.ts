@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { type NativeGateway, startNativeGateway } from '../../helpers/native.ts';
+import { rawExchange, rawRequest } from '../../security/fixture.ts';
 
 const tus = { 'Tus-Resumable': '1.0.0' };
 const octets = { ...tus, 'Content-Type': 'application/offset+octet-stream' };
@@ -46,6 +47,15 @@ function patchWithTrailer(
     req.addTrailers(trailer);
     req.end();
   });
+}
+
+/** Every file under `dir`, relative, sorted. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => `${entry.parentPath}/${entry.name}`.slice(dir.length + 1))
+    .sort();
 }
 
 describe('native backend: tus 1.0.0 and its extensions', () => {
@@ -328,6 +338,9 @@ describe('native backend: tus 1.0.0 and its extensions', () => {
   });
 
   test('ids that are not native UUIDv7 ids, or try to escape, are 404 and touch no file', async () => {
+    await create({ 'Upload-Length': '1' });
+    const before = await filesUnder(gw.root);
+    assert.notDeepEqual(before, []);
     for (const id of [
       '..%2F..%2Fetc%2Fpasswd',
       '%2Fetc%2Fpasswd',
@@ -336,9 +349,16 @@ describe('native backend: tus 1.0.0 and its extensions', () => {
       '0123456789abcdef0123456789abcdef',
       '01a210d4-2ebb-4f0c-996a-37ca9486b3b5',
     ]) {
-      const response = await fetch(`${gw.endpoint}${id}`, { method: 'HEAD', headers: tus });
-      assert.equal(response.status, 404, id);
+      // A raw request: fetch would resolve `..` before the request left, testing nothing.
+      const [response] = await rawExchange(
+        Number(new URL(gw.url).port),
+        rawRequest('GET', `/files/${id}`, { ...tus, Connection: 'close' }),
+      );
+      assert.equal(response?.status, 404, id);
+      // The upload route saw the id (not some other route seeing a normalized path).
+      assert.match(response?.body.toString() ?? '', /^TUSGATE_ERR_UPLOAD_NOT_FOUND: /, id);
     }
+    assert.deepEqual(await filesUnder(gw.root), before, 'a file was touched');
   });
 });
 
