@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseNonNegativeInteger } from '../../../src/tus/headers/integer.ts';
 import { checkTusResumable } from '../../../src/tus/headers/tus-resumable.ts';
-import { parseUploadChecksum } from '../../../src/tus/headers/upload-checksum.ts';
+import {
+  parseChecksumTrailerAnnounced,
+  parseUploadChecksum,
+} from '../../../src/tus/headers/upload-checksum.ts';
 import { formatUploadConcat, parseUploadConcat } from '../../../src/tus/headers/upload-concat.ts';
 import { parseUploadDeferLength } from '../../../src/tus/headers/upload-defer-length.ts';
 import { parseUploadLength } from '../../../src/tus/headers/upload-length.ts';
@@ -160,5 +163,22 @@ describe('Tus-Resumable', () => {
       }
     }
     checkTusResumable('0.2.2', 'OPTIONS');
+  });
+});
+
+describe('Upload-Checksum as a trailer', () => {
+  test('announced by Trailer (any case, among others) on a chunked body only, never beside the header', () => {
+    assert.equal(parseChecksumTrailerAnnounced(undefined, true, undefined), false);
+    assert.equal(parseChecksumTrailerAnnounced('X-Other', true, undefined), false);
+    assert.equal(parseChecksumTrailerAnnounced('upload-checksum', true, undefined), true);
+    assert.equal(parseChecksumTrailerAnnounced('X-Other, Upload-Checksum', true, undefined), true);
+    assert.throws(
+      () => parseChecksumTrailerAnnounced('Upload-Checksum', false, undefined),
+      code('TUSGATE_ERR_INVALID_CHECKSUM'),
+    );
+    assert.throws(
+      () => parseChecksumTrailerAnnounced('Upload-Checksum', true, 'sha1 AAAA'),
+      code('TUSGATE_ERR_INVALID_CHECKSUM'),
+    );
   });
 });
