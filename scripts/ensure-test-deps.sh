@@ -1,8 +1,10 @@
 #!/bin/sh
 # Everything the tests need besides tusd (scripts/ensure-tusd.sh): Debian packages (nginx,
-# promtool, chromium, Redis, RabbitMQ, and Debian's own older Node as /usr/bin/node, on which
-# tusgate must refuse to start with one clear line) installed when missing, and Redis on 127.0.0.1:6379 and
-# RabbitMQ on 127.0.0.1:5672 started when they are not running. Quick when all is there.
+# promtool, chromium, Redis, RabbitMQ, podman, runc, mmdebstrap, systemd-analyze, and Debian's
+# own older Node as /usr/bin/node, on which tusgate must refuse to start) installed when
+# missing, helm v4 and the container test's base image built once per machine, and Redis on
+# 127.0.0.1:6379 and RabbitMQ on 127.0.0.1:5672 started when they are not running. Quick when all
+# is there.
 set -eu
 cd "$(dirname "$0")/.."
 PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
@@ -14,6 +16,10 @@ sh scripts/ensure-packages.sh \
   /usr/bin/chromium=chromium \
   redis-server=redis-server \
   rabbitmq-server=rabbitmq-server \
+  podman=podman \
+  runc=runc \
+  mmdebstrap=mmdebstrap \
+  systemd-analyze=systemd \
   /usr/bin/node=nodejs || failed=yes
 
 if [ ! -x "${TUSGATE_TOOL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tusgate}/tusd-v2.10.0/tusd" ] && ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
@@ -22,6 +28,11 @@ if [ ! -x "${TUSGATE_TOOL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tusgate}/tusd-v
   failed=yes
 fi
 [ "$failed" = no ] || exit 1
+
+# The Helm chart's checks (test/integration/deploy-helm.test.ts); the first build takes minutes.
+sh scripts/ensure-go-tool.sh helm helm.sh/helm/v4/cmd/helm v4.3.2
+# The container test's base image (test/e2e/deploy-container.test.ts): Debian + Node 24, cached.
+sh scripts/ensure-container-base.sh >/dev/null
 
 listening() {
   node -e "require('node:net').connect($1, '127.0.0.1')

@@ -53,6 +53,10 @@ export const errorCatalogue = {
     status: 429,
     message: 'too many uploads in progress from this address',
   },
+  TUSGATE_ERR_TOO_MANY_DOWNLOADS: {
+    status: 429,
+    message: 'too many downloads in progress from this address',
+  },
   TUSGATE_ERR_BUSY: { status: 503, message: 'too many uploads in progress, try again later' },
   TUSGATE_ERR_BACKEND_UNAVAILABLE: { status: 502, message: 'upload backend unavailable' },
   TUSGATE_ERR_BACKEND_TIMEOUT: { status: 504, message: 'upload backend timed out' },
@@ -119,6 +123,14 @@ export function isTusgateError(value: unknown): value is TusgateError {
 export interface ConfigIssue {
   path: string;
   message: string;
+}
+
+/**
+ * Something found at start that the operator must fix (a file that cannot be used): the process
+ * prints its message, one line naming the file and what to do, and exits 1.
+ */
+export class StartupError extends Error {
+  override name = 'StartupError';
 }
 
 export class ConfigError extends Error {

@@ -48,8 +48,13 @@ export interface RequestContext {
   onUploadCreated?: (id: string) => Promise<void> | undefined;
   /** Settles once a proxied creation is on record (see onUploadCreated). */
   creationRecorded?: Promise<void>;
-  /** Declared length of a proxied upload, from its creation request (kept in the affinity table). */
+  /**
+   * Declared length of a proxied upload: from its creation request, or from the PATCH that
+   * declared a deferred length (kept in the affinity table either way).
+   */
   uploadLength?: number | null;
+  /** Puts a length learned after the creation on record (set when the table knows the upload). */
+  recordUploadLength?: (length: number) => Promise<void>;
   /** Headers pre-create or pre-finish hooks asked to add to this request's answer. */
   hookResponseHeaders?: Record<string, string>;
   /** What happened to the upload in this request; counted when the response ends. */

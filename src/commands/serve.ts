@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { embeddedDefaultConfig } from '../config/defaults.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { Config } from '../config/schema/index.ts';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, StartupError } from '../errors.ts';
 import { Gateway } from '../gateway/gateway.ts';
 import { createLogger } from '../observability/logger.ts';
 import { version } from '../version.ts';
@@ -44,6 +44,10 @@ export async function serveCommand(
   try {
     gateway = new Gateway(config, { log });
   } catch (error) {
+    if (error instanceof StartupError) {
+      process.stderr.write(`tusgate: ${error.message}\n`);
+      return 1;
+    }
     // What the file cannot say about itself (a tokens file, a hand-off folder): one clear message.
     if (error instanceof ConfigError) {
       process.stderr.write(`${new ConfigError(error.issues, configFile).message}\n`);

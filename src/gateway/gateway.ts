@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createBackend } from '../backends/index.ts';
+import { readCleanupRecord } from '../backends/native/cleanup-record.ts';
 import {
   type StoreLookup,
   StoreRegistry,
@@ -15,7 +16,7 @@ import { ConfigError } from '../errors.ts';
 import { RouteHookRunner } from '../hooks/runner.ts';
 import { type HookRunner, noHooks } from '../hooks/types.ts';
 import { createAdminHandler, type ReadinessCheck } from '../observability/admin.ts';
-import { Metrics } from '../observability/metrics.ts';
+import { type ExternalCleanup, Metrics } from '../observability/metrics.ts';
 import { createErrorReporter, type ErrorReporter } from '../observability/sentry.ts';
 import { clientErrorCode, rawErrorResponse } from '../tus/respond.ts';
 import { createAffinityStore } from './affinity/create-affinity-store.ts';
@@ -98,6 +99,8 @@ export class Gateway {
         seconds: outcome.durationMs / 1000,
       });
     });
+    // Runs of `tusgate cleanup` (cron) are counted too: the CLI leaves its last run in the root.
+    this.metrics.readExternalCleanups(() => this.externalCleanups());
     // A store or ids file that cannot be opened stops the start, not the first upload.
     this.affinityConfig = config.affinity;
     this.openOwnershipSources(config);
@@ -352,6 +355,15 @@ export class Gateway {
     this.log.info('stopped');
   }
 
+  /** The last run of `tusgate cleanup` on each store in force that expires uploads. */
+  private *externalCleanups(): Iterable<ExternalCleanup> {
+    for (const { store } of this.stores.current.entries.values()) {
+      if (store.expiresAfter === undefined) continue;
+      const record = readCleanupRecord(store.root);
+      if (record) yield { store: store.name, ...record };
+    }
+  }
+
   /**
    * Builds a config generation without changing the running one: `this.canaries` and the hook
    * runners' index are replaced only once everything was built. `stores` defaults to the stores
@@ -432,6 +444,10 @@ export class Gateway {
         ...authenticators.map(async (authenticator) => authenticator?.close?.()),
       ]);
       throw error;
+    }
+    // A route whose canary is gone stops reporting its weights.
+    for (const route of this.canaries.keys()) {
+      if (!canaries.has(route)) this.metrics.forgetCanary(route);
     }
     this.canaries = canaries;
     this.hookRunnersByRoute = hookRunners;

@@ -188,6 +188,7 @@ export function createPipeline(deps: PipelineDeps) {
             : new AuthFailure('TUSGATE_ERR_AUTH_UNAVAILABLE', 'unavailable', { cause: error });
         }
       }
+      if (clientLeft(res, log, 'authentication')) return;
       if (tus.problem) throw tus.problem;
 
       ctx = {
@@ -206,6 +207,7 @@ export function createPipeline(deps: PipelineDeps) {
         reportError,
       };
       const backend = await deps.selectBackend(match.route, req, ctx);
+      if (clientLeft(res, log, 'the owner lookup')) return;
       const onCreated = deps.onCreated;
       if (onCreated) {
         const created = ctx;
@@ -228,6 +230,17 @@ export function createPipeline(deps: PipelineDeps) {
       sendError(res, refusalFor(route?.config, tusError), requestId);
     }
   };
+}
+
+/**
+ * A client that went away while an await ran (authentication, the owner lookup) is not served:
+ * the close listeners that release a body slot or cut an upstream request are attached later, and
+ * would never fire for a connection already closed.
+ */
+function clientLeft(res: ServerResponse, log: Logger, during: string): boolean {
+  if (!res.destroyed) return false;
+  log.info({ during }, 'client went away before the backend was asked');
+  return true;
 }
 
 /**

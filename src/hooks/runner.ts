@@ -8,6 +8,7 @@ import { DeliveryQueue } from './delivery-queue.ts';
 import { HookJournal, type JournalEntry } from './journal.ts';
 import { AmqpHookSink } from './sinks/amqp.ts';
 import { FileHookSink } from './sinks/file.ts';
+import { GrpcHookSink } from './sinks/grpc/sink.ts';
 import { HttpHookSink } from './sinks/http.ts';
 import { HookRefusal, type HookSink } from './sinks/sink.ts';
 import {
@@ -199,6 +200,8 @@ function createSink(config: HookConfig, name: string): HookSink {
       return new AmqpHookSink(config, name);
     case 'file':
       return new FileHookSink(config, name);
+    case 'grpc':
+      return new GrpcHookSink(config, name);
   }
 }
 

@@ -6,6 +6,18 @@ const durationBuckets = [
   3600, 21600,
 ];
 
+/** A cleanup run made by another process (`tusgate cleanup`), as it left it in the store root. */
+export interface ExternalCleanup {
+  store: string;
+  finishedAt: number;
+  ok: boolean;
+  removedFiles: number;
+  removedUploads: number;
+  removedHandoffLinks: number;
+  durationSeconds: number;
+  lastSuccessAt?: number;
+}
+
 function statusClass(status: number): string {
   return `${Math.floor(status / 100)}xx`;
 }
@@ -72,6 +84,9 @@ export class Metrics {
     help: 'Uploads removed by cleanup because they outlived the store TTL.',
     labelNames: ['store'],
     registers: [this.registry],
+    // The first cleanup metric a scrape collects: runs made by `tusgate cleanup` are counted
+    // here, before the other cleanup metrics are read.
+    collect: () => this.#absorbExternalCleanups(),
   });
 
   readonly activeUploads = new Gauge({
@@ -151,6 +166,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly proxyDownloadsRefused = new Counter({
+    name: 'tusgate_proxy_downloads_refused_total',
+    help: 'Downloads (GET) a proxy backend refused with 429: one address has limits.downloadsPerClient in flight.',
+    labelNames: ['route', 'backend'],
+    registers: [this.registry],
+  });
+
   readonly proxyBodiesStalled = new Counter({
     name: 'tusgate_proxy_bodies_stalled_total',
     help: 'Proxied upload bodies ended because the client sent nothing for bodyIdleTimeout (408).',
@@ -199,6 +221,49 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Read at each scrape: the last run of `tusgate cleanup` per store (readExternalCleanups). */
+  #externalCleanups: () => Iterable<ExternalCleanup> = () => [];
+  /** The run of each store already counted, by its end time. */
+  readonly #countedCleanups = new Map<string, number>();
+
+  /** Where the cleanup metrics find the runs of `tusgate cleanup` (another process). */
+  readExternalCleanups(read: () => Iterable<ExternalCleanup>): void {
+    this.#externalCleanups = read;
+  }
+
+  #absorbExternalCleanups(): void {
+    for (const run of this.#externalCleanups()) {
+      if (this.#countedCleanups.get(run.store) === run.finishedAt) continue;
+      this.#countedCleanups.set(run.store, run.finishedAt);
+      this.observeCleanup(
+        run.store,
+        run.ok
+          ? {
+              ok: true,
+              removedFiles: run.removedFiles,
+              removedUploads: run.removedUploads,
+              removedHandoffLinks: run.removedHandoffLinks,
+              seconds: run.durationSeconds,
+              at: run.finishedAt,
+            }
+          : { ok: false },
+      );
+      if (!run.ok && run.lastSuccessAt !== undefined)
+        this.#noteSuccess(run.store, run.lastSuccessAt);
+    }
+  }
+
+  /** The last success only moves forward (the server's own runs and the CLI's interleave). */
+  #noteSuccess(store: string, at: number): void {
+    const seconds = at / 1000;
+    const current = this.#lastSuccess.get(store) ?? 0;
+    if (seconds <= current) return;
+    this.#lastSuccess.set(store, seconds);
+    this.cleanupLastSuccess.set({ store }, seconds);
+  }
+
+  readonly #lastSuccess = new Map<string, number>();
+
   /** Read at each scrape; the native backend installs its body budget here (readBodyBuffered). */
   #bodyBuffered: () => number = () => 0;
 
@@ -231,6 +296,12 @@ export class Metrics {
     this.requestDuration.observe(labels, seconds);
   }
 
+  /** Removes a route's canary weights (its canary was removed by a reload). */
+  forgetCanary(route: string): void {
+    this.canaryWeight.remove({ route, kind: 'configured' });
+    this.canaryWeight.remove({ route, kind: 'effective' });
+  }
+
   observeCleanup(
     store: string,
     result:
@@ -240,6 +311,8 @@ export class Metrics {
           removedUploads: number;
           removedHandoffLinks?: number;
           seconds: number;
+          /** When the run ended (ms since the epoch); now when not given. */
+          at?: number;
         }
       | { ok: false },
   ): void {
@@ -249,6 +322,6 @@ export class Metrics {
     this.uploadsExpired.inc({ store }, result.removedUploads);
     this.cleanupRemovedHandoffLinks.inc({ store }, result.removedHandoffLinks ?? 0);
     this.cleanupDuration.observe({ store }, result.seconds);
-    this.cleanupLastSuccess.set({ store }, Date.now() / 1000);
+    this.#noteSuccess(store, result.at ?? Date.now());
   }
 }

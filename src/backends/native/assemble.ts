@@ -7,6 +7,7 @@ import type { RequestContext } from '../types.ts';
 import type { NativeEnvironment } from './environment.ts';
 import { finishUpload } from './finish.ts';
 import type { UploadInfo } from './info.ts';
+import { errnoCode } from './storage-faults.ts';
 import type { StoredUpload } from './store.ts';
 import { isFinished, loadUpload } from './upload-access.ts';
 
@@ -55,7 +56,19 @@ export async function concatenate(
   for (const id of ids) {
     const source = env.store.pathsFor(id).data;
     const sink = createWriteStream(final.Storage.Path, { flags: 'r+', start: position });
-    await pipeline(createReadStream(source), sink);
+    await pipeline(createReadStream(source), sink).catch(async (error: unknown) => {
+      // Deleted (terminated, expired) since it was checked: the client's request names an
+      // upload that no longer exists, a 404 as when it was gone before (a vanished store is not).
+      const gone =
+        (error as NodeJS.ErrnoException).path === source && errnoCode(error) === 'ENOENT';
+      if (gone && !(await env.store.rootMissing())) {
+        throw new TusgateError('TUSGATE_ERR_UPLOAD_NOT_FOUND', {
+          message: `partial upload ${id} no longer exists`,
+          cause: error,
+        });
+      }
+      throw error;
+    });
     position += sink.bytesWritten;
   }
   if (env.syncOnFinish) {
@@ -150,7 +163,13 @@ export async function assembleFinal(
       ctx.log.warn({ uploadId: finalId, size: info.Size }, 'final upload exceeds maxSize');
       return;
     }
-    await concatenate(env, info, info.PartialUploads ?? []);
+    try {
+      await concatenate(env, info, info.PartialUploads ?? []);
+    } catch (error) {
+      // A partial deleted meanwhile, as above: this final can never complete.
+      if (error instanceof TusgateError && error.code === 'TUSGATE_ERR_UPLOAD_NOT_FOUND') return;
+      throw error;
+    }
     await finishUpload(env, req, ctx, info);
   } finally {
     release();

@@ -34,10 +34,37 @@ export async function handleDownload(
     return;
   }
   const source = createReadStream(info.Storage.Path, { start: 0, end: offset - 1 });
+  let sent = 0;
   source.on('data', (chunk) => {
+    sent += chunk.length;
     ctx.bytesSent += chunk.length;
   });
-  await pipeline(source, res).catch((error: unknown) => {
-    ctx.log.debug({ err: error, uploadId: id }, 'download interrupted');
-  });
+  // Ended here, not by the pipeline: a body cut short must never end as a complete response.
+  const failure = await pipeline(source, res, { end: false }).then(
+    () =>
+      sent < offset
+        ? new Error(`the upload's data ended after ${sent} of ${offset} bytes (cut short on disk)`)
+        : undefined,
+    (error: unknown) => error,
+  );
+  if (failure === undefined) {
+    res.end();
+    return;
+  }
+  if (!isReadFailure(failure)) {
+    // The client went away: nothing wrong with the store.
+    ctx.log.debug({ err: failure, uploadId: id }, 'download interrupted');
+    return;
+  }
+  ctx.log.error({ err: failure, uploadId: id, sent, length: offset }, 'download read failed');
+  ctx.reportError(failure, 'io');
+  env.metrics.backendErrors.inc({ route: env.routeName, backend: env.backendName, kind: 'read' });
+  // The client sees a response cut short, not a complete one.
+  res.destroy(failure instanceof Error ? failure : new Error(String(failure)));
+}
+
+/** The data file failed (opening or reading it, or it was cut short), not the client's socket. */
+function isReadFailure(error: unknown): boolean {
+  const { code, syscall } = error as NodeJS.ErrnoException;
+  return code === undefined || syscall === 'open' || syscall === 'read';
 }
