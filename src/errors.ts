@@ -9,6 +9,7 @@ export const errorCatalogue = {
   TUSGATE_ERR_UPLOAD_NOT_FOUND: { status: 404, message: 'upload not found' },
   TUSGATE_ERR_UPLOAD_GONE: { status: 410, message: 'upload expired or terminated' },
   TUSGATE_ERR_METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },
+  TUSGATE_ERR_MISSING_VERSION: { status: 412, message: 'missing Tus-Resumable header' },
   TUSGATE_ERR_UNSUPPORTED_VERSION: { status: 412, message: 'unsupported tus version' },
   TUSGATE_ERR_INVALID_HEADER: { status: 400, message: 'invalid header' },
   TUSGATE_ERR_INVALID_HOST: { status: 400, message: 'invalid Host or X-Forwarded-Host header' },

@@ -65,6 +65,11 @@ export async function serveCommand(
       process.stderr.write(`tusgate: ${error.message}\n`);
       return 1;
     }
+    // What the file cannot say about itself (a tokens file, a hand-off folder): one clear message.
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${new ConfigError(error.issues, configFile).message}\n`);
+      return 1;
+    }
     throw error;
   }
   reportCrashes(gateway);

@@ -36,7 +36,7 @@ import { createAuthenticator } from './auth/index.ts';
 import type { Authenticator } from './auth/types.ts';
 import { CanaryController } from './canary/canary.ts';
 import { holdContinue } from './continue.ts';
-import { createCorsPolicy } from './cors.ts';
+import { createCorsPolicy, routeRequestHeaders } from './cors.ts';
 import { drainAfterAnswer } from './early-answer.ts';
 import { Listener } from './listeners.ts';
 import { createPipeline, type RuntimeState } from './pipeline.ts';
@@ -506,7 +506,9 @@ export class Gateway {
           canary,
           authenticator,
           hooks,
-          cors: routeConfig.cors && createCorsPolicy(routeConfig.cors),
+          cors:
+            routeConfig.cors &&
+            createCorsPolicy(routeConfig.cors, routeRequestHeaders(routeConfig)),
         });
       });
     let routes: CompiledRoute[];

@@ -55,7 +55,7 @@ export interface PipelineDeps {
  *  3. route — 404; upload id in the path — 404 (a traversal attempt is never a path)
  *  4. every tus header parsed once into `ctx.tus` (errors held back, see 7)
  *  5. CORS (preflights end here)
- *  6. Tus-Resumable on every method but OPTIONS — 412
+ *  6. Tus-Resumable on every method but OPTIONS (a GET or HEAD may leave it out) — 412
  *  7. authentication on every method but OPTIONS — 401/403; then the held-back header error — 400/415
  *  8. backend choice (ownership: another principal's upload is a 404), then the backend.
  * Every failure before the backend becomes a tus-style 4xx; nothing here buffers a body. The

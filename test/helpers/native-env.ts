@@ -101,6 +101,8 @@ export class TestRequest extends Readable {
   readonly url: string;
   readonly headers: Record<string, string>;
   readonly headersDistinct: Record<string, string[]>;
+  /** Trailers, as Node has them once the body ended (names lower-case). */
+  readonly trailersDistinct: Record<string, string[]>;
   readonly #pieces: Buffer[];
   readonly #end: BodyEnd;
   readonly #delivered = Promise.withResolvers<void>();
@@ -112,6 +114,9 @@ export class TestRequest extends Readable {
     this.headers = headers;
     this.headersDistinct = Object.fromEntries(
       Object.entries(headers).map(([name, value]) => [name, [value]]),
+    );
+    this.trailersDistinct = Object.fromEntries(
+      Object.entries(body.trailers ?? {}).map(([name, value]) => [name.toLowerCase(), [value]]),
     );
     this.#pieces = body.pieces.map((piece) => Buffer.from(piece));
     this.#end = body.end;
@@ -149,6 +154,7 @@ export class TestRequest extends Readable {
 interface TestBody {
   pieces: Array<string | Buffer>;
   end: BodyEnd;
+  trailers?: Record<string, string>;
 }
 
 /** Records what a handler does to a ServerResponse: the head, the body, the end or a destroy. */
@@ -204,6 +210,8 @@ export interface RequestOptions {
   end?: BodyEnd;
   /** Send the body chunked (no Content-Length). */
   chunked?: boolean;
+  /** Trailers after a chunked body (announce them with a `Trailer` header). */
+  trailers?: Record<string, string>;
   /** Authenticated principal; default null (no auth on the route). */
   principal?: string | null;
 }
@@ -303,6 +311,7 @@ export async function nativeTestEnv(
     const req = new TestRequest(request.method, url, headers, {
       pieces,
       end: request.end ?? 'end',
+      trailers: request.trailers,
     });
     const res = new TestResponse(req);
     const incoming = req as unknown as IncomingMessage;

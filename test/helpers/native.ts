@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DateShardedStore } from '../../src/backends/native/store.ts';
 import { validateConfig } from '../../src/config/load.ts';
@@ -26,17 +27,21 @@ export interface NativeGatewayOptions {
   create?: string;
 }
 
+/**
+ * A config whose route serves natively from a store under `dir`. The hand-off folder is created
+ * here: Galaxy's exists before tusgate starts, and tusgate refuses one that does not.
+ */
 export function nativeConfig(dir: string, options: NativeGatewayOptions = {}) {
+  const main = {
+    type: 'date-sharded',
+    root: join(dir, 'store'),
+    handoffDir: join(dir, 'handoff'),
+    expiresAfter: '7d',
+    ...options.store,
+  };
+  if (typeof main.handoffDir === 'string') mkdirSync(main.handoffDir, { recursive: true });
   return {
-    stores: {
-      main: {
-        type: 'date-sharded',
-        root: join(dir, 'store'),
-        handoffDir: join(dir, 'handoff'),
-        expiresAfter: '7d',
-        ...options.store,
-      },
-    },
+    stores: { main },
     routes: [
       {
         name: 'uploads',

@@ -224,6 +224,8 @@ describe('proxy fairness under slow clients', () => {
         assert.equal(response.headers['tus-resumable'], '1.0.0');
         assert.equal(response.headers['retry-after'], '10');
         assert.match(response.body, /^TUSGATE_ERR_BUSY: /);
+        // docs/proxy.md: the body is drained, the connection is not closed.
+        assert.notEqual(response.headers.connection, 'close');
       }
       const metrics = await scrape(gw.adminUrl);
       assert.equal(
@@ -272,6 +274,7 @@ describe('proxy fairness under slow clients', () => {
       assert.equal(refused?.headers['retry-after'], '7');
       assert.equal(refused?.headers['tus-resumable'], '1.0.0');
       assert.match(refused?.body ?? '', /^TUSGATE_ERR_TOO_MANY_UPLOADS: /);
+      assert.notEqual(refused?.headers.connection, 'close');
 
       const other = open(b1, '10.1.0.2');
       other.send(3);

@@ -4,7 +4,7 @@ import { isTusgateError, TusgateError } from '../../errors.ts';
 import type { HookResponse } from '../../hooks/types.ts';
 import type { RequestContext } from '../types.ts';
 import { writeBody } from './body-writer.ts';
-import { checksumMatches, type ExpectedChecksum } from './checksum.ts';
+import { type BodyChecksum, refuseUnannouncedTrailer } from './checksum.ts';
 import { hookRequest, hookUpload, type NativeEnvironment } from './environment.ts';
 import { finishUpload } from './finish.ts';
 import type { StoredUpload } from './store.ts';
@@ -33,7 +33,7 @@ export async function appendBody(
   req: IncomingMessage,
   ctx: RequestContext,
   upload: StoredUpload,
-  checksum: ExpectedChecksum | undefined,
+  checksum: BodyChecksum | undefined,
   hold: UploadHold,
 ): Promise<AppendResult> {
   const { info } = upload;
@@ -61,7 +61,7 @@ export async function appendBody(
       releaseWritten: true,
       onChunk: (chunk) => {
         ctx.bytesReceived += chunk.length;
-        checksum?.hash.update(chunk);
+        checksum?.update(chunk);
         if (wantsProgress && env.now() - lastProgress >= env.progressInterval) {
           lastProgress = env.now();
           const offset = start + ctx.bytesReceived;
@@ -104,13 +104,21 @@ export async function appendBody(
         message: 'the body is longer than the upload',
       });
     }
-    if (checksum && (result.readError || !checksumMatches(checksum))) {
+    if (checksum && result.readError) {
       await rollBack();
-      if (result.readError) {
-        const interrupted = result.readError instanceof UploadInterrupted;
-        return { offset: start, finished: false, clientGone: !interrupted, interrupted };
+      const interrupted = result.readError instanceof UploadInterrupted;
+      return { offset: start, finished: false, clientGone: !interrupted, interrupted };
+    }
+    if (!result.readError) {
+      // The whole body and its trailers are in: a header's or a trailer's checksum is verified
+      // the same way, and a refused body is cut off again before anything finishes.
+      try {
+        if (checksum) checksum.verify(req);
+        else refuseUnannouncedTrailer(req);
+      } catch (error) {
+        await rollBack();
+        throw error;
       }
-      throw new TusgateError('TUSGATE_ERR_CHECKSUM_MISMATCH');
     }
     // Every byte is on disk: finish now, even if the client left after the last one, or the
     // upload would look complete to its client and never reach the hand-off.
@@ -134,7 +142,10 @@ export async function appendBody(
 export function isRefusedBody(error: unknown): boolean {
   return (
     error instanceof TusgateError &&
-    (error.code === 'TUSGATE_ERR_SIZE_EXCEEDED' || error.code === 'TUSGATE_ERR_CHECKSUM_MISMATCH')
+    (error.code === 'TUSGATE_ERR_SIZE_EXCEEDED' ||
+      error.code === 'TUSGATE_ERR_CHECKSUM_MISMATCH' ||
+      error.code === 'TUSGATE_ERR_INVALID_CHECKSUM' ||
+      error.code === 'TUSGATE_ERR_UNSUPPORTED_CHECKSUM')
   );
 }
 

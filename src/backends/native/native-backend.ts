@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, unlink } from 'node:fs/promises';
+import { open, unlink } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { type ErrorCode, TusgateError } from '../../errors.ts';
@@ -102,10 +102,8 @@ export class NativeBackend implements Backend {
       });
     }
     await probeWritable(store.root);
-    if (store.handoffDir !== undefined) {
-      await mkdir(store.handoffDir, { recursive: true });
-      await probeWritable(store.handoffDir);
-    }
+    // Never created here: a missing hand-off folder is Galaxy's gone, not one to make up.
+    if (store.handoffDir !== undefined) await probeWritable(store.handoffDir);
   }
 
   async close(): Promise<void> {}

@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import type { StoreConfig } from '../../config/schema/index.ts';
+import { ConfigError } from '../../errors.ts';
 import type { UploadLocker } from '../locking/locker.ts';
 import type { CleanupReport } from './cleanup.ts';
+import { handoffDirIssues } from './handoff-dir.ts';
 import { cleanupUnderLock } from './locked-cleanup.ts';
 import { DateShardedStore } from './store.ts';
 
@@ -88,8 +90,13 @@ export class StoreRegistry implements StoreLookup {
     return this.#current;
   }
 
-  /** Builds the stores of a config; nothing in force changes until `commit`. */
+  /**
+   * Builds the stores of a config; nothing in force changes until `commit`. A hand-off folder
+   * that does not exist refuses the config (a ConfigError naming the key).
+   */
   prepare(configs: Record<string, StoreConfig>): StoreSet {
+    const issues = handoffDirIssues(configs);
+    if (issues.length > 0) throw new ConfigError(issues);
     const entries = new Map<string, StoreEntry>();
     for (const [name, config] of Object.entries(configs)) {
       const current = this.#current.entries.get(name);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -26,6 +27,7 @@ describe('a real browser uploads with tus-js-client through nginx → tusgate', 
     }
     dir = await tempDir('tusgate-browser-');
     handoffDir = join(dir.path, 'handoff');
+    await mkdir(handoffDir);
     tusd = await startTusd();
     pages = await startPageServer();
     const cors = { origins: [`http://127.0.0.1:${pages.port}`] };

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import {
   type NativeEndpoint,
@@ -8,12 +9,58 @@ import {
   startNativeGateway,
   startNativeGatewayWith,
 } from '../../helpers/native.ts';
+import { rawExchange, rawRequest } from '../../security/fixture.ts';
 
 const tus = { 'Tus-Resumable': '1.0.0' };
 const octets = { ...tus, 'Content-Type': 'application/offset+octet-stream' };
 
 function digest(algorithm: string, data: string | Buffer): string {
   return createHash(algorithm).update(data).digest('base64');
+}
+
+/**
+ * A chunked PATCH whose `Upload-Checksum` comes as a trailer (fetch cannot send trailers).
+ * `announce` puts `Trailer: Upload-Checksum` in the headers, as the checksum extension asks.
+ */
+function patchWithTrailer(
+  url: string,
+  offset: number,
+  chunks: string[],
+  trailer: Record<string, string>,
+  options: { announce?: boolean; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, {
+      method: 'PATCH',
+      headers: {
+        ...octets,
+        'Upload-Offset': String(offset),
+        ...(options.announce === false ? {} : { Trailer: 'Upload-Checksum' }),
+        ...options.headers,
+      },
+    });
+    req.on('response', (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    for (const chunk of chunks) req.write(chunk);
+    req.addTrailers(trailer);
+    req.end();
+  });
+}
+
+/** Every file under `dir`, relative, sorted. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => `${entry.parentPath}/${entry.name}`.slice(dir.length + 1))
+    .sort();
 }
 
 // The same protocol, served by one process and by two workers of `server.workers` (the second
@@ -47,10 +94,14 @@ for (const workers of [1, 2])
 
     test('OPTIONS advertises exactly the supported extensions, max size and algorithms', async () => {
       const response = await fetch(gw.endpoint, { method: 'OPTIONS' });
-      assert.equal(response.status, 204);
+      // 200 with an empty body, as tusd answers it.
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get('content-length'), '0');
+      assert.equal(await response.text(), '');
       assert.equal(response.headers.get('tus-version'), '1.0.0');
       assert.deepEqual(response.headers.get('tus-extension')?.split(',').sort(), [
         'checksum',
+        'checksum-trailer',
         'concatenation',
         'concatenation-unfinished',
         'creation',
@@ -156,6 +207,72 @@ for (const workers of [1, 2])
       });
     }
 
+    for (const algorithm of ['md5', 'sha1', 'sha256']) {
+      test(`checksum trailer ${algorithm}: verified after the body; a mismatch is 460 and keeps nothing`, async () => {
+        const url = await create({ 'Upload-Length': '8' });
+        const ok = await patchWithTrailer(url, 0, ['go', 'od'], {
+          'Upload-Checksum': `${algorithm} ${digest(algorithm, 'good')}`,
+        });
+        assert.equal(ok.status, 204, ok.body);
+        const bad = await patchWithTrailer(url, 4, ['ev', 'il'], {
+          'Upload-Checksum': `${algorithm} ${digest(algorithm, 'nice')}`,
+        });
+        assert.equal(bad.status, 460);
+        assert.match(bad.body, /^TUSGATE_ERR_CHECKSUM_MISMATCH: /);
+        assert.equal((await head(url)).headers.get('upload-offset'), '4');
+        assert.equal((await stat(gw.dataPath(url))).size, 4);
+        // The last chunk with a wrong trailer does not finish the upload or hand it off.
+        await assert.rejects(stat(`${gw.handoffDir}/${url.split('/').at(-1)}`), { code: 'ENOENT' });
+        const last = await patchWithTrailer(url, 4, ['nice'], {
+          'Upload-Checksum': `${algorithm} ${digest(algorithm, 'nice')}`,
+        });
+        assert.equal(last.status, 204);
+        assert.equal(
+          await readFile(`${gw.handoffDir}/${url.split('/').at(-1)}`, 'utf8'),
+          'goodnice',
+        );
+      });
+    }
+
+    test('checksum trailer: missing, unannounced, malformed, unsupported or doubled is 400 and keeps nothing', async () => {
+      const url = await create({ 'Upload-Length': '4' });
+      const sha1 = `sha1 ${digest('sha1', 'abcd')}`;
+      const cases: [string, () => Promise<{ status: number; body: string }>][] = [
+        ['announced, never sent', () => patchWithTrailer(url, 0, ['abcd'], {})],
+        [
+          'sent, never announced',
+          () =>
+            patchWithTrailer(url, 0, ['abcd'], { 'Upload-Checksum': sha1 }, { announce: false }),
+        ],
+        ['malformed', () => patchWithTrailer(url, 0, ['abcd'], { 'Upload-Checksum': 'sha1' })],
+        [
+          'header and trailer',
+          () =>
+            patchWithTrailer(
+              url,
+              0,
+              ['abcd'],
+              { 'Upload-Checksum': sha1 },
+              { headers: { 'Upload-Checksum': sha1 } },
+            ),
+        ],
+      ];
+      for (const [name, send] of cases) {
+        const { status, body } = await send();
+        assert.equal(status, 400, `${name}: ${body}`);
+        assert.match(body, /^TUSGATE_ERR_INVALID_CHECKSUM: /, name);
+        assert.equal((await head(url)).headers.get('upload-offset'), '0', name);
+      }
+      const unsupported = await patchWithTrailer(url, 0, ['abcd'], {
+        'Upload-Checksum': 'crc32 AAAAAA==',
+      });
+      assert.equal(unsupported.status, 400);
+      assert.match(unsupported.body, /^TUSGATE_ERR_UNSUPPORTED_CHECKSUM: /);
+      assert.equal((await stat(gw.dataPath(url))).size, 0);
+      const good = await patchWithTrailer(url, 0, ['abcd'], { 'Upload-Checksum': sha1 });
+      assert.equal(good.status, 204);
+    });
+
     test('checksum: unknown algorithm 400, malformed header 400', async () => {
       const url = await create({ 'Upload-Length': '4' });
       assert.equal(
@@ -225,9 +342,8 @@ for (const workers of [1, 2])
     test('GET downloads the bytes received so far', async () => {
       const url = await create({ 'Upload-Length': '6', 'Upload-Metadata': 'filename YS50eHQ=' });
       await patch(url, 0, 'abc');
-      // Tus-Resumable is required on every method but OPTIONS, GET included.
-      assert.equal((await fetch(url)).status, 412);
-      const response = await fetch(url, { headers: tus });
+      // A browser following a download link sends no Tus-Resumable: served, as tusd serves it.
+      const response = await fetch(url);
       assert.equal(response.status, 200);
       assert.equal(await response.text(), 'abc');
       assert.match(
@@ -237,6 +353,9 @@ for (const workers of [1, 2])
     });
 
     test('ids that are not native UUIDv7 ids, or try to escape, are 404 and touch no file', async () => {
+      await create({ 'Upload-Length': '1' });
+      const before = await filesUnder(gw.root);
+      assert.notDeepEqual(before, []);
       for (const id of [
         '..%2F..%2Fetc%2Fpasswd',
         '%2Fetc%2Fpasswd',
@@ -245,9 +364,16 @@ for (const workers of [1, 2])
         '0123456789abcdef0123456789abcdef',
         '01a210d4-2ebb-4f0c-996a-37ca9486b3b5',
       ]) {
-        const response = await fetch(`${gw.endpoint}${id}`, { method: 'HEAD', headers: tus });
-        assert.equal(response.status, 404, id);
+        // A raw request: fetch would resolve `..` before the request left, testing nothing.
+        const [response] = await rawExchange(
+          Number(new URL(gw.url).port),
+          rawRequest('GET', `/files/${id}`, { ...tus, Connection: 'close' }),
+        );
+        assert.equal(response?.status, 404, id);
+        // The upload route saw the id (not some other route seeing a normalized path).
+        assert.match(response?.body.toString() ?? '', /^TUSGATE_ERR_UPLOAD_NOT_FOUND: /, id);
       }
+      assert.deepEqual(await filesUnder(gw.root), before, 'a file was touched');
     });
   });
 

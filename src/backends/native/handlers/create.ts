@@ -6,7 +6,7 @@ import { emptyMetadata, toMetadata } from '../../../tus/headers/upload-metadata.
 import type { RequestContext } from '../../types.ts';
 import { appendBody } from '../append.ts';
 import { awaitPartials, concatenate, inspectPartials } from '../assemble.ts';
-import { expectedChecksum } from '../checksum.ts';
+import { bodyChecksum } from '../checksum.ts';
 import { requireNativePartials } from '../concat.ts';
 import { hookRequest, hookUpload, type NativeEnvironment } from '../environment.ts';
 import { finishUpload } from '../finish.ts';
@@ -31,7 +31,7 @@ export async function handleCreate(
   let deferred = tus.deferLength;
   // The pipeline refused a body of any other type (415); an empty one is no upload data.
   const withBody = tus.offsetBody && tus.hasBody;
-  const checksum = withBody ? expectedChecksum(tus.checksum) : undefined;
+  const checksum = withBody ? bodyChecksum(tus) : undefined;
 
   let size = 0;
   let partialIds: string[] | null = null;

@@ -4,7 +4,7 @@ import { hookRefusalFor } from '../../../refusals.ts';
 import { TUS_VERSION } from '../../../tus/constants.ts';
 import type { RequestContext } from '../../types.ts';
 import { appendBody, isRefusedBody } from '../append.ts';
-import { expectedChecksum } from '../checksum.ts';
+import { bodyChecksum } from '../checksum.ts';
 import type { NativeEnvironment } from '../environment.ts';
 import { isFinished, loadUpload, withUploadLock } from '../upload-access.ts';
 import { sendUploadStopped } from './hook-rejection.ts';
@@ -23,7 +23,7 @@ export async function handlePatch(
   const clientOffset = tus.uploadOffset;
   if (clientOffset === undefined) throw new TusgateError('TUSGATE_ERR_INVALID_OFFSET');
   const newLength = tus.uploadLength;
-  const checksum = expectedChecksum(tus.checksum);
+  const checksum = bodyChecksum(tus);
   const declared = tus.contentLength;
 
   await withUploadLock(env, id, async (hold) => {
