@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -25,6 +26,7 @@ describe('a real browser uploads over HTTP/2 straight to tusgate (server.tls + s
     }
     dir = await tempDir('tusgate-browser-h2-');
     handoffDir = join(dir.path, 'handoff');
+    await mkdir(handoffDir);
     const ca = await createTestCa(dir.path);
     const server = await ca.issue('server');
     tusd = await startTusd();
