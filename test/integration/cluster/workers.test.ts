@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { type ClientRequest, request } from 'node:http';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
@@ -79,6 +79,66 @@ async function openPatch(url: string, offset: number, length: number) {
     req.once('socket', (socket) => socket.once('connect', () => resolve(socket.localPort!))),
   );
   return { req, answer, port };
+}
+
+interface RawPatch {
+  socket: Socket;
+  /** The worker process holding the connection, found before anything was sent. */
+  worker: number | undefined;
+  start(offset: number, length: number, head: Buffer): void;
+  finish(rest: Buffer): void;
+  /** The status of the answer; rejects when the connection ends without one. */
+  answer: Promise<number>;
+}
+
+/** A raw connection to the gateway, placed on a worker before any request byte is sent. */
+async function rawPatchOn(url: URL, port: number, workers: Iterable<number>): Promise<RawPatch> {
+  const socket = connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('error', reject);
+  });
+  let worker: number | undefined;
+  const candidates = [...workers];
+  for (let attempt = 0; attempt < 50 && worker === undefined; attempt++) {
+    worker = await pidServingConnection(socket.localPort!, port, candidates);
+    if (worker === undefined) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  let received = '';
+  const answer = new Promise<number>((resolve, reject) => {
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+      const status = /^HTTP\/1\.1 (\d{3})/.exec(received);
+      if (status) resolve(Number(status[1]));
+    });
+    socket.on('error', reject);
+    socket.on('close', () => reject(new Error('closed without an answer')));
+  });
+  answer.catch(() => {});
+  const write = (bytes: Buffer | string) => {
+    if (!socket.destroyed) socket.write(bytes);
+  };
+  return {
+    socket,
+    worker,
+    answer,
+    start: (offset, length, head) => {
+      const headers = [
+        `PATCH ${url.pathname} HTTP/1.1`,
+        `Host: ${url.host}`,
+        'Tus-Resumable: 1.0.0',
+        `Authorization: ${alice.Authorization}`,
+        `Upload-Offset: ${offset}`,
+        'Content-Type: application/offset+octet-stream',
+        `Content-Length: ${length}`,
+        '',
+        '',
+      ].join('\r\n');
+      write(headers);
+      write(head);
+    },
+    finish: (rest) => write(rest),
+  };
 }
 
 describe('docs/scaling.md: server.workers: 2 on one host (the built CLI)', () => {
@@ -198,24 +258,23 @@ describe('docs/scaling.md: server.workers: 2 on one host (the built CLI)', () =>
     const id = url.slice(url.lastIndexOf('/') + 1);
     const dataFile = (await findData(join(dir.path, 'srv', 'uploads'), id))!;
 
-    const first = await openPatch(url, 0, length);
-    first.req.write(Buffer.alloc(MiB, 'a'));
+    // Each client's connection is placed on a worker before it sends a byte: the second one is
+    // chosen on the other worker while the first PATCH is writing.
+    const target = new URL(url);
+    const first = await rawPatchOn(target, port, pids().values());
+    assert.ok(first.worker, 'the first connection was placed on a worker');
+    first.start(0, length, Buffer.alloc(MiB, 'a'));
     await eventually('the first PATCH writing', async () => (await sizeOf(dataFile)) >= MiB / 2);
-    const firstWorker = await pidServingConnection(first.port, port, pids().values());
-    assert.ok(firstWorker);
-
-    // The second client, on the other worker (the cluster alternates connections).
-    let second: Awaited<ReturnType<typeof openPatch>> | undefined;
-    for (let attempt = 0; attempt < 6 && !second; attempt++) {
-      const candidate = await openPatch(url, 0, length);
-      candidate.req.write(Buffer.alloc(MiB, 'b'));
-      const worker = await pidServingConnection(candidate.port, port, pids().values());
-      if (worker !== undefined && worker !== firstWorker) second = candidate;
-      else candidate.req.destroy();
+    let second: RawPatch | undefined;
+    for (let attempt = 0; attempt < 12 && !second; attempt++) {
+      const candidate = await rawPatchOn(target, port, pids().values());
+      if (candidate.worker !== undefined && candidate.worker !== first.worker) second = candidate;
+      else candidate.socket.destroy();
     }
     assert.ok(second, 'a second connection landed on the other worker');
-    second.req.end(Buffer.alloc(length - MiB, 'b'));
-    first.req.end(Buffer.alloc(length - MiB, 'a'));
+    second.start(0, length, Buffer.alloc(MiB, 'b'));
+    second.finish(Buffer.alloc(length - MiB, 'b'));
+    first.finish(Buffer.alloc(length - MiB, 'a'));
 
     // As in tusd v2, the second request asks the first to hand the lock over: the first stops
     // (400 UPLOAD_INTERRUPTED, or its connection ends mid-body), keeps its bytes, and the second
