@@ -39,6 +39,17 @@ export function adaptHttp2Exchange(
   }
   if (listSize > maxHeaderSize) return 'headers-too-large';
   Object.defineProperty(req, 'headersDistinct', { value: distinct });
+  // Trailers (an Upload-Checksum trailer) arrive with the end of the stream; read as HTTP/1.1's.
+  Object.defineProperty(req, 'trailersDistinct', {
+    get: () => {
+      const trailers: Record<string, string[]> = {};
+      for (const [name, value] of Object.entries(req.trailers ?? {})) {
+        if (name.startsWith(':') || value === undefined) continue;
+        trailers[name] = Array.isArray(value) ? value : [String(value)];
+      }
+      return trailers;
+    },
+  });
 
   const authority = headers[':authority'];
   if (typeof authority === 'string') {

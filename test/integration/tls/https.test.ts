@@ -236,7 +236,7 @@ describe('HTTPS listener (server.tls)', () => {
       cert: await readText(client.cert),
       key: await readText(client.key),
     });
-    assert.equal(allowed.status, 204);
+    assert.equal(allowed.status, 200);
   });
 
   test('minVersion: TLSv1.2 by default; TLSv1.3 refuses a TLS 1.2 client', async (t) => {
