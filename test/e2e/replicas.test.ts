@@ -7,7 +7,11 @@ import { Redis } from 'ioredis';
 import { randomFile, sha256, sha256File, tempDir } from '../helpers/files.ts';
 import { type GatewayProcess, runGatewayProcess } from '../helpers/gateway.ts';
 import { scrape, seriesSum } from '../helpers/metrics.ts';
-import { type RunningNginx, startNginxWithConfig } from '../helpers/nginx.ts';
+import {
+  type RunningNginx,
+  shippedProxyDirectives,
+  startNginxWithConfig,
+} from '../helpers/nginx.ts';
 import { freePort } from '../helpers/ports.ts';
 import { type RunningRedis, startRedis } from '../helpers/redis.ts';
 import { tusUpload } from '../helpers/tus-client.ts';
@@ -86,6 +90,14 @@ describe('docs/scaling.md: three replicas behind nginx round-robin, one store, o
     const upstream = blocks.get('nginx upstream');
     assert.ok(yaml, 'docs/scaling.md has a block "# scaling-guide: replicas.yaml"');
     assert.ok(upstream, 'docs/scaling.md has a block "# scaling-guide: nginx upstream"');
+
+    // The guide proxies with exactly the directives deploy/nginx/tusgate.conf ships.
+    const location = /location\s+\S+\s*\{([^}]*)\}/.exec(upstream)?.[1] ?? '';
+    const directives = location
+      .split('\n')
+      .map((line) => line.replace(/#.*$/, '').trim())
+      .filter((line) => line !== '' && !line.startsWith('proxy_pass '));
+    assert.deepEqual(directives, await shippedProxyDirectives());
 
     const tokens = join(dir.path, 'tokens.yaml');
     await writeFile(tokens, 'alice-token-1a2b3c4d: alice\nbob-token-5e6f7a8b: bob\n');
