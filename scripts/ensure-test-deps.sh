@@ -1,6 +1,7 @@
 #!/bin/sh
 # Everything the tests need besides tusd (scripts/ensure-tusd.sh): Debian packages (nginx,
-# promtool, chromium, Redis, RabbitMQ, podman, runc, mmdebstrap, systemd-analyze) installed when
+# promtool, chromium, Redis, RabbitMQ, podman, runc, mmdebstrap, systemd-analyze, and Debian's
+# own older Node as /usr/bin/node, on which tusgate must refuse to start) installed when
 # missing, helm v4 and the container test's base image built once per machine, and Redis on
 # 127.0.0.1:6379 and RabbitMQ on 127.0.0.1:5672 started when they are not running. Quick when all
 # is there.
@@ -18,7 +19,8 @@ sh scripts/ensure-packages.sh \
   podman=podman \
   runc=runc \
   mmdebstrap=mmdebstrap \
-  systemd-analyze=systemd || failed=yes
+  systemd-analyze=systemd \
+  /usr/bin/node=nodejs || failed=yes
 
 if [ ! -x "${TUSGATE_TOOL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tusgate}/tusd-v2.10.0/tusd" ] && ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
   echo "ensure-test-deps: Go is missing; it builds tusd, which the tests run against." >&2

@@ -9,6 +9,7 @@ export const errorCatalogue = {
   TUSGATE_ERR_UPLOAD_NOT_FOUND: { status: 404, message: 'upload not found' },
   TUSGATE_ERR_UPLOAD_GONE: { status: 410, message: 'upload expired or terminated' },
   TUSGATE_ERR_METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },
+  TUSGATE_ERR_MISSING_VERSION: { status: 412, message: 'missing Tus-Resumable header' },
   TUSGATE_ERR_UNSUPPORTED_VERSION: { status: 412, message: 'unsupported tus version' },
   TUSGATE_ERR_INVALID_HEADER: { status: 400, message: 'invalid header' },
   TUSGATE_ERR_INVALID_HOST: { status: 400, message: 'invalid Host or X-Forwarded-Host header' },
@@ -31,6 +32,14 @@ export const errorCatalogue = {
   TUSGATE_ERR_MISMATCHED_OFFSET: { status: 409, message: 'mismatched offset' },
   TUSGATE_ERR_SIZE_EXCEEDED: { status: 413, message: 'maximum size exceeded' },
   TUSGATE_ERR_UPLOAD_LOCKED: { status: 423, message: 'upload is currently locked' },
+  TUSGATE_ERR_UPLOAD_INTERRUPTED: {
+    status: 400,
+    message: 'upload interrupted by another request for this upload',
+  },
+  TUSGATE_ERR_LOCK_UNAVAILABLE: {
+    status: 503,
+    message: 'upload locks cannot be taken right now; try again later',
+  },
   TUSGATE_ERR_CHECKSUM_MISMATCH: { status: 460, message: 'checksum mismatch' },
   TUSGATE_ERR_UNSUPPORTED_CHECKSUM: { status: 400, message: 'unsupported checksum algorithm' },
   TUSGATE_ERR_INVALID_CONCAT: { status: 400, message: 'invalid Upload-Concat header' },
@@ -56,6 +65,10 @@ export const errorCatalogue = {
     status: 429,
     message: 'too many uploads in progress from this address',
   },
+  TUSGATE_ERR_TOO_MANY_DOWNLOADS: {
+    status: 429,
+    message: 'too many downloads in progress from this address',
+  },
   TUSGATE_ERR_BUSY: { status: 503, message: 'too many uploads in progress, try again later' },
   TUSGATE_ERR_BACKEND_UNAVAILABLE: { status: 502, message: 'upload backend unavailable' },
   TUSGATE_ERR_BACKEND_TIMEOUT: { status: 504, message: 'upload backend timed out' },
@@ -64,6 +77,10 @@ export const errorCatalogue = {
     message: 'upload ownership cannot be checked or recorded right now; try again later',
   },
   TUSGATE_ERR_HOOK_REJECTED: { status: 400, message: 'rejected by hook' },
+  TUSGATE_ERR_HOOK_INVALID_ID: {
+    status: 409,
+    message: 'the upload id chosen by a hook is taken or cannot be used',
+  },
   TUSGATE_ERR_STORAGE_FULL: { status: 507, message: 'the upload store is full' },
   TUSGATE_ERR_STORAGE_UNAVAILABLE: {
     status: 503,
@@ -103,6 +120,17 @@ export function errorBody(code: ErrorCode, message: string = errorCatalogue[code
 /** Seconds a client is asked to wait when owners cannot be read or written. */
 export const ownershipRetryAfterSeconds = 5;
 
+/** Seconds a client is asked to wait when the lock store cannot be reached. */
+export const lockRetryAfterSeconds = 5;
+
+/** The 503 for a request whose upload lock cannot be taken or was lost (fail closed). */
+export function lockUnavailable(cause: unknown): TusgateError {
+  return new TusgateError('TUSGATE_ERR_LOCK_UNAVAILABLE', {
+    cause,
+    headers: { 'Retry-After': String(lockRetryAfterSeconds) },
+  });
+}
+
 /** The 503 for every request whose owner cannot be recorded or looked up (fail closed). */
 export function ownershipUnavailable(cause: unknown): TusgateError {
   if (cause instanceof TusgateError && cause.code === 'TUSGATE_ERR_OWNERSHIP_UNAVAILABLE') {
@@ -122,6 +150,14 @@ export function isTusgateError(value: unknown): value is TusgateError {
 export interface ConfigIssue {
   path: string;
   message: string;
+}
+
+/**
+ * Something found at start that the operator must fix (a file that cannot be used): the process
+ * prints its message, one line naming the file and what to do, and exits 1.
+ */
+export class StartupError extends Error {
+  override name = 'StartupError';
 }
 
 export class ConfigError extends Error {

@@ -65,6 +65,8 @@ export async function startGatewayServer(
   dir: string,
   routes: Record<string, unknown>[],
   stores: Record<string, unknown> = {},
+  /** More `server` keys (tls, http2...); with `tls` the endpoint is https. */
+  server: Record<string, unknown> = {},
 ): Promise<Server> {
   const port = await freePort();
   const admin = await freePort();
@@ -73,7 +75,7 @@ export async function startGatewayServer(
   await writeFile(
     configFile,
     stringify({
-      server: { listen: `127.0.0.1:${port}`, admin: `127.0.0.1:${admin}` },
+      server: { ...server, listen: `127.0.0.1:${port}`, admin: `127.0.0.1:${admin}` },
       logging: { level: 'info', pretty: false },
       stores,
       routes,
@@ -86,11 +88,12 @@ export async function startGatewayServer(
       stdio: 'ignore',
     },
   );
-  await waitForPort(admin, 15_000);
+  // With workers, the admin listener opens once every worker listens.
+  await waitForPort(admin, 60_000);
   const base = (routes[0]?.match as { pathPrefix?: string } | undefined)?.pathPrefix ?? '/files/';
   return {
     name: 'tusgate',
-    endpoint: `http://127.0.0.1:${port}${base}`,
+    endpoint: `${server.tls ? 'https' : 'http'}://127.0.0.1:${port}${base}`,
     pid: child.pid,
     adminUrl: `http://127.0.0.1:${admin}`,
     stop: stopper(child),

@@ -48,12 +48,22 @@ export interface RequestContext {
   onUploadCreated?: (id: string) => Promise<void> | undefined;
   /** Settles once a proxied creation is on record (see onUploadCreated). */
   creationRecorded?: Promise<void>;
-  /** Declared length of a proxied upload, from its creation request (kept in the affinity table). */
+  /**
+   * Declared length of a proxied upload: from its creation request, or from the PATCH that
+   * declared a deferred length (kept in the affinity table either way).
+   */
   uploadLength?: number | null;
+  /** Puts a length learned after the creation on record (set when the table knows the upload). */
+  recordUploadLength?: (length: number) => Promise<void>;
   /** Headers pre-create or pre-finish hooks asked to add to this request's answer. */
   hookResponseHeaders?: Record<string, string>;
   /** What happened to the upload in this request; counted when the response ends. */
   readonly lifecycle: UploadLifecycle;
+  /**
+   * Call right before reading the request body: a client waiting on `Expect: 100-continue` is
+   * told to send it now, after auth, the owner check and the backend's own checks passed.
+   */
+  continue(): void;
   /** Reports an unexpected error (to Sentry, when configured), tagged with route, backend, method. */
   reportError(error: unknown, kind?: string): void;
   bytesReceived: number;

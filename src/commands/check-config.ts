@@ -1,3 +1,4 @@
+import { handoffDirIssues } from '../backends/native/handoff-dir.ts';
 import { inspectConfigFile } from '../config/load.ts';
 import { authSchema } from '../config/schema/auth.ts';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
@@ -6,11 +7,15 @@ import { createAuthenticator } from '../gateway/auth/index.ts';
 /**
  * Validates a config file and prints every problem with its key path, all in one run: environment
  * variables, schema, references between keys, and what the schema cannot see into (tokens files,
- * PEM public keys). Exit code 0 or 1.
+ * PEM public keys, hand-off folders that must exist). Exit code 0 or 1.
  */
 export async function checkConfigCommand(file: string): Promise<number> {
   const report = await inspectConfigFile(file);
-  const issues = [...report.issues, ...(await authenticatorIssues(report.document))];
+  const issues = [
+    ...report.issues,
+    ...(await authenticatorIssues(report.document)),
+    ...(report.config ? handoffDirIssues(report.config.stores) : []),
+  ];
   if (issues.length > 0) {
     process.stderr.write(`${new ConfigError(issues, file).message}\n`);
     return 1;
@@ -22,7 +27,7 @@ export async function checkConfigCommand(file: string): Promise<number> {
 }
 
 /** Builds each route's authenticator whose `auth` block is itself valid, and collects what fails. */
-async function authenticatorIssues(document: unknown): Promise<ConfigIssue[]> {
+export async function authenticatorIssues(document: unknown): Promise<ConfigIssue[]> {
   const routes = (document as { routes?: unknown } | undefined)?.routes;
   if (!Array.isArray(routes)) return [];
   const issues: ConfigIssue[] = [];

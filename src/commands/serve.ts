@@ -1,36 +1,48 @@
-import { watch } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
-import type { Logger } from 'pino';
+import cluster from 'node:cluster';
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { embeddedDefaultConfig } from '../config/defaults.ts';
-import { loadConfigFile } from '../config/load.ts';
+import { loadConfigFile, parseConfigText } from '../config/load.ts';
+import { type ListenOverrides, withOverrides } from '../config/overrides.ts';
 import type { Config } from '../config/schema/index.ts';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, StartupError } from '../errors.ts';
 import { Gateway } from '../gateway/gateway.ts';
 import { createLogger } from '../observability/logger.ts';
 import { version } from '../version.ts';
+import { logUploadEndpoints, reportCrashes, untilStopped } from './process-lifecycle.ts';
+import { watchConfig } from './watch-config.ts';
 
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
+export type { ListenAddress, ListenOverrides } from '../config/overrides.ts';
 
-/** Listen addresses from the command line or the environment, over the config's. */
-export interface ListenOverrides {
-  listen?: ListenAddress;
-  admin?: ListenAddress;
+/** How many processes `server.workers` asks for. */
+export function workerCount(workers: Config['server']['workers']): number {
+  return workers === 'auto' ? availableParallelism() : workers;
 }
 
 /**
  * Runs the gateway. The overrides (--listen/TUSGATE_LISTEN, --admin/TUSGATE_ADMIN) replace the
  * config's listen addresses, for the embedded default and a config file alike, reloads included.
+ * With `server.workers` above 1 this process becomes the primary of that many workers
+ * (src/cluster/), each of which runs this command again as a worker.
  */
 export async function serveCommand(
   configFile: string | undefined,
   overrides: ListenOverrides = {},
 ): Promise<number> {
+  if (cluster.isWorker) {
+    const { runWorker } = await import('../cluster/worker.ts');
+    return runWorker(overrides);
+  }
   let config: Config;
+  let text: string | null = null;
   try {
-    config = configFile ? await loadConfigFile(configFile) : embeddedDefaultConfig();
+    if (configFile) {
+      // The text is what workers get: the primary validated exactly these bytes.
+      text = await readFile(configFile, 'utf8').catch(() => null);
+      config = text === null ? await loadConfigFile(configFile) : parseConfigText(text);
+    } else {
+      config = embeddedDefaultConfig();
+    }
     config = withOverrides(config, overrides);
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -39,16 +51,28 @@ export async function serveCommand(
     }
     throw error;
   }
+  const workers = workerCount(config.server.workers);
+  if (workers > 1) {
+    const { runPrimary } = await import('../cluster/primary.ts');
+    return runPrimary({ configFile, text, config, workers, overrides });
+  }
   const log = createLogger(config.logging);
-  const gateway = new Gateway(config, { log });
-  // A crash is the most unexpected error of all: report it, give Sentry a moment, then exit.
-  const crash = (what: string) => (error: unknown) => {
-    log.fatal({ err: error }, what);
-    gateway.errors.report(error, { kind: 'crash' });
-    void gateway.errors.flush(2000).finally(() => process.exit(1));
-  };
-  process.on('uncaughtException', crash('uncaught exception'));
-  process.on('unhandledRejection', crash('unhandled rejection'));
+  let gateway: Gateway;
+  try {
+    gateway = new Gateway(config, { log });
+  } catch (error) {
+    if (error instanceof StartupError) {
+      process.stderr.write(`tusgate: ${error.message}\n`);
+      return 1;
+    }
+    // What the file cannot say about itself (a tokens file, a hand-off folder): one clear message.
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${new ConfigError(error.issues, configFile).message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  reportCrashes(gateway);
 
   const addresses = await gateway.listen();
   log.info(
@@ -60,62 +84,16 @@ export async function serveCommand(
     },
     'tusgate listening',
   );
-  for (const route of config.routes) {
-    log.info(
-      { route: route.name, uploadUrl: `${addresses.publicUrl}${route.match.pathPrefix}` },
-      'upload endpoint',
-    );
-  }
+  logUploadEndpoints(gateway, addresses.publicUrl);
 
-  if (configFile) watchConfig(configFile, gateway, log, (next) => withOverrides(next, overrides));
-
-  return new Promise<number>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      log.info({ signal }, 'signal received');
-      gateway.close().then(
-        () => resolve(0),
-        (error: unknown) => {
-          log.error({ err: error }, 'shutdown failed');
-          resolve(1);
-        },
-      );
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
-}
-
-function withOverrides(config: Config, overrides: ListenOverrides): Config {
-  const server = { ...config.server };
-  if (overrides.listen) server.listen = overrides.listen;
-  if (overrides.admin) server.admin = overrides.admin;
-  return { ...config, server };
-}
-
-/** SIGHUP and changes of the file reload the config; a burst of file events reloads once. */
-function watchConfig(
-  file: string,
-  gateway: Gateway,
-  log: Logger,
-  adjust: (config: Config) => Config,
-): void {
-  let timer: NodeJS.Timeout | undefined;
-  const reload = (reason: string) => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      log.info({ reason, file }, 'reloading configuration');
-      void gateway.reloadFromFile(file, adjust);
-    }, 200);
-  };
-  process.on('SIGHUP', () => reload('SIGHUP'));
-  try {
-    // Watch the folder: editors replace files by rename, which ends a watch on the file itself.
-    const name = basename(file);
-    const watcher = watch(dirname(resolve(file)), (_event, changed) => {
-      if (changed === name) reload('file changed');
+  if (configFile) {
+    watchConfig(configFile, log, () => {
+      void gateway.reloadFromFile(configFile, (next) => withOverrides(next, overrides));
     });
-    watcher.unref();
-  } catch (error) {
-    log.warn({ err: error, file }, 'cannot watch the config file; reload with SIGHUP');
   }
+  // Certificates reload on SIGHUP as well as when their files change (see gateway/listeners.ts).
+  if (config.server.tls || config.server.adminTls) {
+    process.on('SIGHUP', () => void gateway.reloadCertificates());
+  }
+  return untilStopped(gateway);
 }

@@ -1,10 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
 import { formatPath, substituteEnv } from './env.ts';
 import { referenceIssues } from './references.ts';
+import { name } from './schema/common.ts';
 import { type Config, configSchema } from './schema/index.ts';
+import { lockingSchema } from './schema/locking.ts';
+import { loggingSchema } from './schema/server.ts';
+import { storeSchema } from './schema/store.ts';
 
 /**
  * Everything known about one config: the valid config (when there are no issues), every issue
@@ -20,6 +24,44 @@ export interface ConfigReport {
 /** Reads, substitutes and validates a YAML config file. Throws ConfigError listing every problem. */
 export async function loadConfigFile(file: string, env = process.env): Promise<Config> {
   return orThrow(await inspectConfigFile(file, env), file);
+}
+
+/** The parts of a config `tusgate cleanup` uses; the rest of the file is not read. */
+const storesOnlySchema = z.object({
+  stores: z.record(name, storeSchema).default({}),
+  locking: lockingSchema.default(() => lockingSchema.parse({})),
+  logging: loggingSchema.default(() => loggingSchema.parse({})),
+});
+
+export type StoresConfig = z.output<typeof storesOnlySchema>;
+
+/**
+ * Reads only `stores`, `locking` and `logging` of a config file, for `tusgate cleanup`: a cron job needs
+ * only what it uses (an unset `${TUSGATE_ADMIN_TOKEN}` elsewhere in the file is no error here).
+ */
+export async function loadStoresConfigFile(file: string, env = process.env): Promise<StoresConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new ConfigError([{ path: '', message: `cannot read config file (${reason})` }], file);
+  }
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    throw new ConfigError(inspectConfigText(text, env).issues, file);
+  }
+  const raw = document.toJS() ?? {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError([{ path: '', message: 'the file must be a YAML mapping' }], file);
+  }
+  const { stores, locking, logging } = raw as Record<string, unknown>;
+  const issues: ConfigIssue[] = [];
+  const used = substituteEnv({ stores, locking, logging }, env, issues);
+  const result = storesOnlySchema.safeParse(used);
+  if (!result.success) issues.push(...describeIssues(result.error.issues));
+  if (issues.length > 0 || !result.success) throw new ConfigError(issues, file);
+  return result.data;
 }
 
 export function parseConfigText(text: string, env = process.env, source?: string): Config {

@@ -27,7 +27,9 @@ export function configSecrets(config: Config, files: TokensFileCache = tokensFil
     }
     if (typeof auth.secret === 'string') secrets.push(auth.secret);
     for (const hook of route.hooks) {
-      if (hook.type === 'http') secrets.push(...Object.values(hook.headers).filter(Boolean));
+      if (hook.type === 'http' || hook.type === 'grpc') {
+        secrets.push(...Object.values(hook.headers).filter(Boolean));
+      }
       if (hook.type === 'amqp') {
         const password = passwordOf(hook.url);
         if (password) secrets.push(password);

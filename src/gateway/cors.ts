@@ -5,7 +5,7 @@ import { TusgateError } from '../errors.ts';
 type CorsConfig = NonNullable<RouteConfig['cors']>;
 
 const allowMethods = 'POST, HEAD, PATCH, OPTIONS, GET, DELETE';
-const allowHeaders = [
+const baseAllowHeaders = [
   'Authorization',
   'Origin',
   'X-Requested-With',
@@ -23,7 +23,7 @@ const allowHeaders = [
   'Upload-Incomplete',
   'Upload-Complete',
   'Upload-Draft-Interop-Version',
-].join(', ');
+];
 const exposeHeaders = [
   'Upload-Offset',
   'Location',
@@ -52,8 +52,40 @@ export interface CorsPolicy {
   apply(req: IncomingMessage, res: ServerResponse, publicOrigin: string): boolean;
 }
 
-/** The policy of a route with a `cors` block, modelled on tusd's `-cors-*` behaviour. */
-export function createCorsPolicy(config: CorsConfig): CorsPolicy {
+/**
+ * The request headers a route's own config gives meaning to: the static token header, the
+ * headers sent on to Galaxy, the canary's override and sticky headers, the header `match` routes
+ * by. A page on another origin can only send them if the preflight allows them.
+ */
+export function routeRequestHeaders(route: RouteConfig): string[] {
+  const headers: string[] = [];
+  const auth = route.auth;
+  if (auth?.type === 'static') headers.push(auth.header);
+  // Cookies are not request headers a page sets: browsers send them with credentials.
+  if (auth?.type === 'galaxy') {
+    headers.push(...auth.forwardHeaders.filter((name) => name.toLowerCase() !== 'cookie'));
+  }
+  if (route.canary?.override) headers.push(route.canary.override.header);
+  if (route.canary?.stickyHeader) headers.push(route.canary.stickyHeader);
+  if (route.match.header) headers.push(route.match.header.name);
+  return headers;
+}
+
+/**
+ * The policy of a route with a `cors` block, modelled on tusd's `-cors-*` behaviour. Preflights
+ * allow the tus headers and the route's own (`routeHeaders`, see `routeRequestHeaders`).
+ */
+export function createCorsPolicy(
+  config: CorsConfig,
+  routeHeaders: readonly string[] = [],
+): CorsPolicy {
+  const known = new Set(baseAllowHeaders.map((name) => name.toLowerCase()));
+  const extra = routeHeaders.filter((name) => {
+    const fresh = !known.has(name.toLowerCase());
+    known.add(name.toLowerCase());
+    return fresh;
+  });
+  const allowHeaders = [...baseAllowHeaders, ...extra].join(', ');
   const matchers = config.origins.map(originMatcher);
   const allowed = (origin: string) => matchers.some((matches) => matches(origin));
   const maxAge = String(Math.floor(config.maxAge / 1000));

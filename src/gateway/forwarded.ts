@@ -26,6 +26,8 @@ export function isValidHost(text: string): boolean {
  */
 export function clientInfo(req: IncomingMessage, trustedProxies: ReadonlySet<string>): ClientInfo {
   const peerAddress = req.socket.remoteAddress ?? 'unknown';
+  // tusgate terminating TLS itself (server.tls): the client spoke https to it.
+  const socketProto = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
   const trusted = (address: string) =>
     trustedProxies.has(address) || trustedProxies.has(withoutMappedPrefix(address));
   const peerIsTrusted = trusted(peerAddress);
@@ -37,7 +39,7 @@ export function clientInfo(req: IncomingMessage, trustedProxies: ReadonlySet<str
       peerAddress,
       peerIsTrusted,
       forwardedFor: peerAddress,
-      proto: 'http',
+      proto: socketProto,
       host: hostHeader,
       hostIsValid: isValidHost(hostHeader),
     };
@@ -57,7 +59,7 @@ export function clientInfo(req: IncomingMessage, trustedProxies: ReadonlySet<str
     peerAddress,
     peerIsTrusted,
     forwardedFor: [...chain, peerAddress].join(', '),
-    proto: proto === 'https' ? 'https' : 'http',
+    proto: proto === undefined ? socketProto : proto === 'https' ? 'https' : 'http',
     host: host ?? hostHeader,
     hostIsValid: isValidHost(host ?? hostHeader),
   };

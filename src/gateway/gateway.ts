@@ -1,7 +1,12 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { createBackend } from '../backends/index.ts';
+import { createLocker } from '../backends/locking/create-locker.ts';
+import type { UploadLocker } from '../backends/locking/locker.ts';
+import { readCleanupRecord } from '../backends/native/cleanup-record.ts';
+import { cleanupRecordDir } from '../backends/native/create-store.ts';
 import {
   type StoreLookup,
   StoreRegistry,
@@ -10,12 +15,19 @@ import {
 import type { Backend } from '../backends/types.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { Config } from '../config/schema/index.ts';
+import { configCredentialHeaders, credentialHeadersOf } from '../config/secret-names.ts';
 import { configSecrets } from '../config/secrets.ts';
 import { ConfigError } from '../errors.ts';
 import { RouteHookRunner } from '../hooks/runner.ts';
 import { type HookRunner, noHooks } from '../hooks/types.ts';
-import { createAdminHandler, type ReadinessCheck } from '../observability/admin.ts';
-import { Metrics } from '../observability/metrics.ts';
+import {
+  type AdminRoutes,
+  checkReadiness,
+  createAdminHandler,
+  type Readiness,
+  type ReadinessCheck,
+} from '../observability/admin.ts';
+import { type ExternalCleanup, Metrics } from '../observability/metrics.ts';
 import { createErrorReporter, type ErrorReporter } from '../observability/sentry.ts';
 import { clientErrorCode, rawErrorResponse } from '../tus/respond.ts';
 import { createAffinityStore } from './affinity/create-affinity-store.ts';
@@ -24,8 +36,10 @@ import { unownedUploadsOf } from './affinity/unowned-uploads.ts';
 import { createAuthenticator } from './auth/index.ts';
 import type { Authenticator } from './auth/types.ts';
 import { CanaryController } from './canary/canary.ts';
-import { createCorsPolicy } from './cors.ts';
+import { holdContinue } from './continue.ts';
+import { createCorsPolicy, routeRequestHeaders } from './cors.ts';
 import { drainAfterAnswer } from './early-answer.ts';
+import { Listener } from './listeners.ts';
 import { createPipeline, type RuntimeState } from './pipeline.ts';
 import { selectBackend } from './placement.ts';
 import { type CompiledRoute, compileRoute } from './routing.ts';
@@ -35,14 +49,24 @@ export interface GatewayOptions {
   metrics?: Metrics;
   /** Defaults to a Sentry client when the config (or SENTRY_DSN) names a DSN. */
   errors?: ErrorReporter;
+  /**
+   * As a worker of `server.workers` (src/cluster/): the primary serves the admin listener
+   * (`adminListener: false`), one worker runs the stores' cleanups, and with memory locking the
+   * upload locks are the primary's (`locker`). Defaults: one process doing all of it, with the
+   * configured locker (`locking`).
+   */
+  adminListener?: boolean;
+  cleanup?: boolean;
+  locker?: UploadLocker;
 }
 
 export interface ListeningAddresses {
   public: AddressInfo;
-  admin: AddressInfo;
-  /** e.g. http://127.0.0.1:1080 */
+  /** Absent in a worker of `server.workers` (the primary serves it). */
+  admin: AddressInfo | undefined;
+  /** e.g. http://127.0.0.1:1080 (https:// with server.tls) */
   publicUrl: string;
-  adminUrl: string;
+  adminUrl: string | undefined;
 }
 
 /** One generation of config: its routes and backends. Reloads replace it as a whole. */
@@ -63,11 +87,13 @@ export class Gateway {
   readonly errors: ErrorReporter;
   private config: Config;
   private runtime: Runtime;
-  private readonly publicServer: Server;
-  private readonly adminServer: Server;
+  private readonly publicListener: Listener;
+  private readonly adminListener: Listener;
   private activeRequests = 0;
   private closing: Promise<void> | undefined;
   private readonly stores: StoreRegistry;
+  /** Fixed at start (`locking`): one writer per upload, here and, with Redis, on every replica. */
+  private readonly locker: UploadLocker;
   /** Opened when a route first needs it (a proxy backend); see `affinity`. */
   private affinityStore: FailClosedAffinityStore | undefined;
   /** Fixed at start: a reload cannot move the table. */
@@ -76,15 +102,27 @@ export class Gateway {
   private canaries = new Map<string, CanaryController>();
   /** Hook runners by route, kept across reloads that leave a route's hooks unchanged. */
   private hookRunnersByRoute = new Map<string, { key: string; runner: RouteHookRunner }>();
+  /** False in a worker of `server.workers`: the primary serves the admin listener. */
+  private readonly servesAdmin: boolean;
+  private readonly runsCleanup: boolean;
+  /** The admin API's view of the routes (the primary asks a worker for it). */
+  readonly adminRoutes: AdminRoutes;
 
   constructor(config: Config, options: GatewayOptions) {
     this.config = config;
+    this.servesAdmin = options.adminListener ?? true;
+    this.runsCleanup = options.cleanup ?? true;
     this.log = options.log;
     this.metrics = options.metrics ?? new Metrics();
     this.errors =
       options.errors ??
-      createErrorReporter(config.sentry, this.log, { secrets: () => configSecrets(this.config) });
-    this.stores = new StoreRegistry(config.stores, this.log, (store, outcome) => {
+      createErrorReporter(config.sentry, this.log, {
+        secrets: () => configSecrets(this.config),
+        secretNames: () => configCredentialHeaders(this.config),
+      });
+    this.locker =
+      options.locker ?? createLocker(config.locking, { log: this.log, metrics: this.metrics });
+    this.stores = new StoreRegistry(config.stores, this.locker, this.log, (store, outcome) => {
       if (outcome instanceof Error) {
         this.metrics.observeCleanup(store, { ok: false });
         this.errors.report(outcome, { kind: 'cleanup' });
@@ -98,6 +136,10 @@ export class Gateway {
         seconds: outcome.durationMs / 1000,
       });
     });
+    // Runs of `tusgate cleanup` (cron) are counted too: the CLI leaves its last run in the root.
+    // Only the process that runs cleanups reads them, or /metrics (summed over workers) counts
+    // each run once per worker.
+    if (this.runsCleanup) this.metrics.readExternalCleanups(() => this.externalCleanups());
     // A store or ids file that cannot be opened stops the start, not the first upload.
     this.affinityConfig = config.affinity;
     this.openOwnershipSources(config);
@@ -125,15 +167,21 @@ export class Gateway {
         }),
     });
     const server = config.server;
-    this.publicServer = createServer(
+    this.publicListener = Listener.create(
       {
-        // A PATCH may stream for hours: no overall request deadline (Node's default is 300 s).
-        // Slow-header attacks are bounded by headersTimeout, dead sockets by the idle timeout.
-        requestTimeout: 0,
-        headersTimeout: server.headersTimeout,
-        keepAliveTimeout: server.keepAliveTimeout,
-        maxHeaderSize: server.maxHeaderSize,
-        insecureHTTPParser: false,
+        name: 'public',
+        tls: server.tls,
+        http2: server.http2,
+        http1: {
+          // A PATCH may stream for hours: no overall request deadline (Node's default is 300 s).
+          // Slow-header attacks are bounded by headersTimeout, dead sockets by the idle timeout.
+          requestTimeout: 0,
+          headersTimeout: server.headersTimeout,
+          keepAliveTimeout: server.keepAliveTimeout,
+          maxHeaderSize: server.maxHeaderSize,
+          insecureHTTPParser: false,
+        },
+        log: this.log,
       },
       (req, res) => {
         const runtime = this.runtime;
@@ -155,12 +203,21 @@ export class Gateway {
         });
       },
     );
-    this.publicServer.setTimeout(server.idleTimeout, (socket) => socket.destroy());
-    this.publicServer.on('connection', (socket) => {
+    const publicServer = this.publicListener.server;
+    // `Expect: 100-continue` is answered after auth and the owner check (gateway/continue.ts).
+    publicServer.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      holdContinue(req, res);
+      publicServer.emit('request', req, res);
+    });
+    // A silent HTTP/1.1 socket or HTTP/2 session is closed (both have destroy()).
+    (
+      publicServer as unknown as { setTimeout: (ms: number, cb: (s: Socket) => void) => void }
+    ).setTimeout(server.idleTimeout, (socket) => socket.destroy());
+    publicServer.on('connection', (socket: Socket) => {
       this.metrics.openConnections.inc();
       socket.once('close', () => this.metrics.openConnections.dec());
     });
-    this.publicServer.on('clientError', (error, socket) => {
+    publicServer.on('clientError', (error: Error, socket: Duplex) => {
       this.log.debug({ err: error }, 'client error');
       if (socket.writable && !socket.destroyed) {
         socket.end(rawErrorResponse(clientErrorCode((error as { code?: string }).code)));
@@ -169,40 +226,51 @@ export class Gateway {
       }
     });
 
+    this.adminRoutes = {
+      list: () =>
+        this.runtime.routes.map((route) => ({
+          name: route.name,
+          pathPrefix: route.publicBase,
+          backends: [...route.backends.keys()],
+          create: route.createBackend.name,
+          canary: route.canary?.snapshot() ?? null,
+        })),
+      reset: (name) => {
+        const route = this.runtime.routes.find((candidate) => candidate.name === name);
+        if (!route) return undefined;
+        if (!route.canary) return false;
+        route.canary.reset();
+        return true;
+      },
+    };
     const admin = createAdminHandler({
       metrics: this.metrics,
       adminToken: () => this.config.server.adminToken,
-      routes: {
-        list: () =>
-          this.runtime.routes.map((route) => ({
-            name: route.name,
-            pathPrefix: route.publicBase,
-            backends: [...route.backends.keys()],
-            create: route.createBackend.name,
-            canary: route.canary?.snapshot() ?? null,
-          })),
-        reset: (name) => {
-          const route = this.runtime.routes.find((candidate) => candidate.name === name);
-          if (!route) return undefined;
-          if (!route.canary) return false;
-          route.canary.reset();
-          return true;
-        },
-      },
+      routes: this.adminRoutes,
       readiness: () => this.readinessChecks(),
-      onReadiness: (name, up) => {
-        if (name === ownershipCheckName) return;
-        const [route, backend] = name.split('/');
-        this.metrics.backendUp.set({ route: route ?? '', backend: backend ?? '' }, up ? 1 : 0);
+      onReadiness: (name, up) => this.onReadiness(name, up),
+    });
+    this.adminListener = Listener.create(
+      { name: 'admin', tls: server.adminTls, tlsKey: 'server.adminTls', log: this.log },
+      (req, res) => {
+        admin(req, res).catch((error: unknown) => {
+          this.log.error({ err: error, path: req.url?.split('?')[0] }, 'admin request failed');
+          if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
+          res.end('{"error":"internal error"}');
+        });
       },
-    });
-    this.adminServer = createServer((req, res) => {
-      admin(req, res).catch((error: unknown) => {
-        this.log.error({ err: error, path: req.url?.split('?')[0] }, 'admin request failed');
-        if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
-        res.end('{"error":"internal error"}');
-      });
-    });
+    );
+  }
+
+  /** What /readyz reports for this process (a primary of workers asks each worker). */
+  checkReadiness(): Promise<Readiness> {
+    return checkReadiness(this.readinessChecks(), (name, up) => this.onReadiness(name, up));
+  }
+
+  private onReadiness(name: string, up: boolean): void {
+    if (name === ownershipCheckName || name === lockCheckName) return;
+    const [route, backend] = name.split('/');
+    this.metrics.backendUp.set({ route: route ?? '', backend: backend ?? '' }, up ? 1 : 0);
   }
 
   get currentConfig(): Config {
@@ -272,7 +340,8 @@ export class Gateway {
     });
   }
 
-  private refuseReload(error: unknown, file: string | undefined): void {
+  /** Counts and logs a refused reload (also one the primary of workers refused for all). */
+  refuseReload(error: unknown, file: string | undefined): void {
     this.metrics.configReloads.inc({ result: 'failure' });
     const issues = error instanceof ConfigError ? error.issues : undefined;
     this.log.error(
@@ -297,21 +366,32 @@ export class Gateway {
     }
   }
 
+  /**
+   * Reads the TLS certificates again (SIGHUP; file changes are noticed by themselves). Open
+   * connections and the uploads on them keep the certificate they started with.
+   */
+  async reloadCertificates(): Promise<void> {
+    await Promise.all([
+      this.publicListener.reloadCertificates(),
+      this.adminListener.reloadCertificates(),
+    ]);
+  }
+
   async listen(): Promise<ListeningAddresses> {
     const { listen, admin } = this.config.server;
-    await listenOn(this.publicServer, listen.host, listen.port);
-    await listenOn(this.adminServer, admin.host, admin.port);
-    this.stores.startCleanups();
+    const publicAddress = await this.publicListener.listen(listen.host, listen.port);
+    const adminAddress = this.servesAdmin
+      ? await this.adminListener.listen(admin.host, admin.port)
+      : undefined;
+    if (this.runsCleanup) this.stores.startCleanups();
     // Keeps tusgate_backend_up current for alerts even when nobody polls /readyz.
     this.healthTimer = setInterval(() => void this.probeBackends(), 15_000);
     this.healthTimer.unref();
-    const publicAddress = this.publicServer.address() as AddressInfo;
-    const adminAddress = this.adminServer.address() as AddressInfo;
     return {
       public: publicAddress,
       admin: adminAddress,
-      publicUrl: urlOf(publicAddress),
-      adminUrl: urlOf(adminAddress),
+      publicUrl: urlOf(this.publicListener.scheme, publicAddress),
+      adminUrl: adminAddress && urlOf(this.adminListener.scheme, adminAddress),
     };
   }
 
@@ -327,14 +407,13 @@ export class Gateway {
   private async shutdown(deadlineMs: number): Promise<void> {
     this.log.info({ activeRequests: this.activeRequests, deadlineMs }, 'shutting down');
     this.stores.close();
-    const publicClosed = new Promise<void>((resolve) => this.publicServer.close(() => resolve()));
-    const adminClosed = new Promise<void>((resolve) => this.adminServer.close(() => resolve()));
-    this.publicServer.closeIdleConnections();
-    this.adminServer.closeAllConnections();
+    const publicClosed = this.publicListener.stopAccepting();
+    const adminClosed = this.servesAdmin ? this.adminListener.stopAccepting() : Promise.resolve();
+    this.adminListener.closeAll();
     const deadline = Date.now() + deadlineMs;
     while (this.activeRequests > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
-      this.publicServer.closeIdleConnections();
+      this.publicListener.closeIdle();
     }
     if (this.activeRequests > 0) {
       this.log.warn(
@@ -342,14 +421,25 @@ export class Gateway {
         'shutdown deadline passed, cutting requests',
       );
     }
-    this.publicServer.closeAllConnections();
+    this.publicListener.closeAll();
     await Promise.all([publicClosed, adminClosed]);
     await this.closeRuntime(this.runtime);
     await this.affinityStore?.close();
+    await this.locker.close();
     clearInterval(this.healthTimer);
     if (!(await this.errors.flush(2000))) this.log.warn('Sentry events still queued at exit');
     await this.errors.close(500);
     this.log.info('stopped');
+  }
+
+  /** The last run of `tusgate cleanup` on each store in force that expires uploads. */
+  private *externalCleanups(): Iterable<ExternalCleanup> {
+    for (const { store } of this.stores.current.entries.values()) {
+      if (store.expiresAfter === undefined) continue;
+      const dir = cleanupRecordDir(store);
+      const record = dir === undefined ? undefined : readCleanupRecord(dir);
+      if (record) yield { store: store.name, ...record };
+    }
   }
 
   /**
@@ -382,8 +472,10 @@ export class Gateway {
                   log: this.log,
                   metrics: this.metrics,
                   journalDir: config.hookJournal,
+                  credentialHeaders: credentialHeadersOf(routeConfig.auth),
                 });
           if (runner !== previous?.runner) newRunners.push(runner);
+          runner.keepOffJournal(credentialHeadersOf(routeConfig.auth));
           hookRunners.set(routeConfig.name, { key, runner });
           hooks = runner;
         }
@@ -416,7 +508,9 @@ export class Gateway {
           canary,
           authenticator,
           hooks,
-          cors: routeConfig.cors && createCorsPolicy(routeConfig.cors),
+          cors:
+            routeConfig.cors &&
+            createCorsPolicy(routeConfig.cors, routeRequestHeaders(routeConfig)),
         });
       });
     let routes: CompiledRoute[];
@@ -430,6 +524,10 @@ export class Gateway {
         ...authenticators.map(async (authenticator) => authenticator?.close?.()),
       ]);
       throw error;
+    }
+    // A route whose canary is gone stops reporting its weights.
+    for (const route of this.canaries.keys()) {
+      if (!canaries.has(route)) this.metrics.forgetCanary(route);
     }
     this.canaries = canaries;
     this.hookRunnersByRoute = hookRunners;
@@ -473,12 +571,17 @@ export class Gateway {
     if (this.runtime.backends.some(({ backend }) => backend.kind === 'proxy')) {
       checks.push({ name: ownershipCheckName, check: () => this.affinity().checkReady() });
     }
+    if (this.locker.kind !== 'memory') {
+      checks.push({ name: lockCheckName, check: () => this.locker.checkReady() });
+    }
     return checks;
   }
 }
 
 /** The /readyz check of the owner/affinity table. */
 const ownershipCheckName = 'ownership-store';
+/** The /readyz check of a shared lock store. */
+const lockCheckName = 'lock-store';
 
 function hasProxyBackend(config: Config): boolean {
   return config.routes.some((route) =>
@@ -486,19 +589,9 @@ function hasProxyBackend(config: Config): boolean {
   );
 }
 
-function listenOn(server: Server, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
-
-function urlOf(address: AddressInfo): string {
+function urlOf(scheme: string, address: AddressInfo): string {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return `http://${host}:${address.port}`;
+  return `${scheme}://${host}:${address.port}`;
 }
 
 function buildAuthenticators(config: Config): (Authenticator | null)[] {
@@ -507,7 +600,7 @@ function buildAuthenticators(config: Config): (Authenticator | null)[] {
   );
 }
 
-/** Settings fixed when the process started: listeners, their timeouts, logging, Sentry, affinity. */
+/** Settings fixed when the process started: listeners, their timeouts, logging, Sentry, affinity, locking. */
 function restartOnlyChanges(current: Config, next: Config): string[] {
   const fixed: [string, (config: Config) => unknown][] = [
     ['server.listen', (config) => config.server.listen],
@@ -516,9 +609,14 @@ function restartOnlyChanges(current: Config, next: Config): string[] {
     ['server.idleTimeout', (config) => config.server.idleTimeout],
     ['server.keepAliveTimeout', (config) => config.server.keepAliveTimeout],
     ['server.maxHeaderSize', (config) => config.server.maxHeaderSize],
+    ['server.workers', (config) => config.server.workers],
+    ['server.tls', (config) => config.server.tls],
+    ['server.http2', (config) => config.server.http2],
+    ['server.adminTls', (config) => config.server.adminTls],
     ['logging', (config) => config.logging],
     ['sentry', (config) => config.sentry],
     ['affinity', (config) => config.affinity],
+    ['locking', (config) => config.locking],
   ];
   return fixed
     .filter(([, read]) => JSON.stringify(read(current)) !== JSON.stringify(read(next)))

@@ -12,6 +12,7 @@ import { effectiveMethod, isTusMethod, parseTusRequest } from '../tus/request.ts
 import { sendError, toTusgateError } from '../tus/respond.ts';
 import { parseUploadPath } from '../tus/upload-url.ts';
 import { AuthFailure } from './auth/types.ts';
+import { continueRequest } from './continue.ts';
 import { clientInfo } from './forwarded.ts';
 import { requestIdFor } from './request-id.ts';
 import {
@@ -49,12 +50,12 @@ export interface PipelineDeps {
 
 /**
  * One request, in this order (each step's failure wins over every later one):
- *  1. request id; the effective method (`X-HTTP-Method-Override`) and its allow-list — 405
+ *  1. request id (a trusted proxy's, else a new one); the effective method (`X-HTTP-Method-Override`) and its allow-list — 405
  *  2. Host / trusted X-Forwarded-Host well-formed — 400
  *  3. route — 404; upload id in the path — 404 (a traversal attempt is never a path)
  *  4. every tus header parsed once into `ctx.tus` (errors held back, see 7)
  *  5. CORS (preflights end here)
- *  6. Tus-Resumable on every method but OPTIONS — 412
+ *  6. Tus-Resumable on every method but OPTIONS (a GET or HEAD may leave it out) — 412
  *  7. authentication on every method but OPTIONS — 401/403; then the held-back header error — 400/415
  *  8. backend choice (ownership: another principal's upload is a 404), then the backend.
  * Every failure before the backend becomes a tus-style 4xx; nothing here buffers a body. The
@@ -64,7 +65,8 @@ export function createPipeline(deps: PipelineDeps) {
   return async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
     const state = deps.state();
-    const requestId = requestIdFor(req.headers['x-request-id']);
+    const client = clientInfo(req, state.trustedProxies);
+    const requestId = requestIdFor(client.peerIsTrusted ? req.headers['x-request-id'] : undefined);
     res.setHeader('X-Request-Id', requestId);
     res.setHeader('X-Content-Type-Options', 'nosniff');
 
@@ -72,7 +74,6 @@ export function createPipeline(deps: PipelineDeps) {
     // Labels and tags name only methods tusgate serves: anything else is `other`.
     const methodLabel = isTusMethod(method) ? method : 'other';
     const { path, search } = splitTarget(req.url ?? '/');
-    const client = clientInfo(req, state.trustedProxies);
     const log = deps.log.child({ requestId });
     let ctx: GatewayRequestContext | undefined;
     let errorCode: string | undefined;
@@ -188,6 +189,7 @@ export function createPipeline(deps: PipelineDeps) {
             : new AuthFailure('TUSGATE_ERR_AUTH_UNAVAILABLE', 'unavailable', { cause: error });
         }
       }
+      if (clientLeft(res, log, 'authentication')) return;
       if (tus.problem) throw tus.problem;
 
       ctx = {
@@ -203,9 +205,11 @@ export function createPipeline(deps: PipelineDeps) {
         bytesReceived: 0,
         bytesSent: 0,
         lifecycle: { created: false, finished: false, terminated: false },
+        continue: () => continueRequest(req, res),
         reportError,
       };
       const backend = await deps.selectBackend(match.route, req, ctx);
+      if (clientLeft(res, log, 'the owner lookup')) return;
       const onCreated = deps.onCreated;
       if (onCreated) {
         const created = ctx;
@@ -228,6 +232,17 @@ export function createPipeline(deps: PipelineDeps) {
       sendError(res, refusalFor(route?.config, tusError), requestId);
     }
   };
+}
+
+/**
+ * A client that went away while an await ran (authentication, the owner lookup) is not served:
+ * the close listeners that release a body slot or cut an upstream request are attached later, and
+ * would never fire for a connection already closed.
+ */
+function clientLeft(res: ServerResponse, log: Logger, during: string): boolean {
+  if (!res.destroyed) return false;
+  log.info({ during }, 'client went away before the backend was asked');
+  return true;
 }
 
 /**

@@ -24,12 +24,17 @@ export async function selectBackend(
   // Discovery answers alike for every id: looking the id up would tell who owns what.
   if (ctx.tus.method === 'OPTIONS') return route.createBackend;
   if (ctx.uploadId !== null) {
-    const { backend, principal, length } = await locate(route, ctx.uploadId, deps);
+    const id = ctx.uploadId;
+    const { backend, principal, length, entry } = await locate(route, id, deps);
     // Ownership of proxied uploads: another principal's upload does not exist for this one.
     if (principal != null && principal !== ctx.principal) {
       throw new TusgateError('TUSGATE_ERR_UPLOAD_NOT_FOUND');
     }
     if (length != null) ctx.uploadLength = length;
+    else if (entry) {
+      // A deferred length, declared by a later PATCH: kept so the upload is seen to finish.
+      ctx.recordUploadLength = (value) => deps.affinity.set(id, { ...entry, length: value });
+    }
     return backend;
   }
   if (ctx.tus.method !== 'POST') return route.createBackend;
@@ -50,7 +55,12 @@ async function locate(
   route: CompiledRoute,
   id: string,
   deps: PlacementDeps,
-): Promise<{ backend: Backend; principal?: string | null; length?: number | null }> {
+): Promise<{
+  backend: Backend;
+  principal?: string | null;
+  length?: number | null;
+  entry?: AffinityEntry;
+}> {
   let native: Backend | undefined;
   let legacy: Backend | undefined;
   let legacyCount = 0;
@@ -72,7 +82,7 @@ async function locate(
   }
   const backend = recorded && route.backends.get(recorded.backend);
   if (recorded && backend) {
-    return { backend, principal: recorded.principal, length: recorded.length };
+    return { backend, principal: recorded.principal, length: recorded.length, entry: recorded };
   }
   if (native?.recognisesId(id)) return { backend: native };
   if (recorded === undefined && route.authenticator !== null && !isPreTusgate(route, id)) {

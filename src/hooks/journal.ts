@@ -1,5 +1,6 @@
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { isSecretName } from '../config/secret-names.ts';
 import type { HookEvent } from './types.ts';
 
 /** A post-* event waiting for one sink, as the journal keeps it. */
@@ -19,8 +20,6 @@ interface RecordLine {
 
 /** Lines after which a journal that owes nothing starts over. */
 const resetAfterLines = 1_000;
-/** Credentials stay off the disk: replayed events go out without them. */
-const credentialHeaders = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-api-key']);
 /** Journals open in this process, by file: a route's runner and its successor share one. */
 const openJournals = new Map<string, HookJournal>();
 
@@ -73,6 +72,7 @@ export class HookJournal {
     dir: string,
     name: string,
     onFailure: (error: unknown) => void = () => {},
+    credentialHeaders: ReadonlySet<string> = new Set(),
   ): { journal: HookJournal; pending: JournalEntry[] } {
     const file = join(dir, `${name}.jsonl`);
     const shared = openJournals.get(file);
@@ -85,7 +85,8 @@ export class HookJournal {
     const compacted = `${file}.tmp`;
     const fd = openSync(compacted, 'w', 0o600);
     try {
-      for (const entry of pending) writeSync(fd, recordLine(entry));
+      // Rewritten without credentials too: a journal an older version wrote may hold some.
+      for (const entry of pending) writeSync(fd, recordLine(entry, credentialHeaders));
     } finally {
       closeSync(fd);
     }
@@ -99,10 +100,21 @@ export class HookJournal {
    * Records an event for a sink; undefined when the journal is closed or turned off, or for
    * progress events, which are not journaled.
    */
-  record(sink: number, event: HookEvent, headers: Record<string, string[]>): number | undefined {
+  /**
+   * Credentials stay off the disk (replayed events go out without them): every header named as a
+   * secret (config/secret-names.ts) and those in `credentialHeaders` (lowercase).
+   */
+  record(
+    sink: number,
+    event: HookEvent,
+    headers: Record<string, string[]>,
+    credentialHeaders: ReadonlySet<string> = new Set(),
+  ): number | undefined {
     if (this.#closed || isProgress(event)) return undefined;
     const id = this.#nextId++;
-    if (!this.#append(recordLine({ id, sink, event, headers }))) return undefined;
+    if (!this.#append(recordLine({ id, sink, event, headers }, credentialHeaders))) {
+      return undefined;
+    }
     this.#open.add(id);
     return id;
   }
@@ -157,7 +169,13 @@ export class HookJournal {
   }
 }
 
-function recordLine(entry: JournalEntry): string {
+function recordLine(entry: JournalEntry, credentialHeaders: ReadonlySet<string>): string {
+  const withoutCredentials = (headers: Record<string, string[]>) =>
+    Object.fromEntries(
+      Object.entries(headers).filter(
+        ([name]) => !isSecretName(name) && !credentialHeaders.has(name.toLowerCase()),
+      ),
+    );
   const line: RecordLine = {
     i: entry.id,
     s: entry.sink,
@@ -174,12 +192,6 @@ function recordLine(entry: JournalEntry): string {
     h: withoutCredentials(entry.headers),
   };
   return `${JSON.stringify(line)}\n`;
-}
-
-function withoutCredentials(headers: Record<string, string[]>): Record<string, string[]> {
-  return Object.fromEntries(
-    Object.entries(headers).filter(([name]) => !credentialHeaders.has(name.toLowerCase())),
-  );
 }
 
 /**

@@ -4,10 +4,12 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { HookConfig } from '../config/schema/hooks.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { withCheckedAnswers } from './answer-check.ts';
 import { DeliveryQueue } from './delivery-queue.ts';
 import { HookJournal, type JournalEntry } from './journal.ts';
 import { AmqpHookSink } from './sinks/amqp.ts';
 import { FileHookSink } from './sinks/file.ts';
+import { GrpcHookSink } from './sinks/grpc/sink.ts';
 import { HttpHookSink } from './sinks/http.ts';
 import { HookRefusal, type HookSink } from './sinks/sink.ts';
 import {
@@ -43,12 +45,15 @@ export class RouteHookRunner implements HookRunner {
   readonly #metrics: Metrics;
   readonly #entries: SinkEntry[];
   readonly #journal: HookJournal | undefined;
+  /** Request headers carrying this route's credentials (any config it served): never journaled. */
+  readonly #credentialHeaders = new Set<string>();
 
   constructor(
     route: string,
     configs: HookConfig[],
-    deps: { log: Logger; metrics: Metrics; journalDir?: string },
+    deps: { log: Logger; metrics: Metrics; journalDir?: string; credentialHeaders?: string[] },
   ) {
+    this.keepOffJournal(deps.credentialHeaders ?? []);
     this.#route = route;
     this.#log = deps.log.child({ route });
     this.#metrics = deps.metrics;
@@ -57,11 +62,15 @@ export class RouteHookRunner implements HookRunner {
       // One journal per route and hooks config: after a restart it replays to the same sinks.
       const name = `${route}-${createHash('sha256').update(JSON.stringify(configs)).digest('hex').slice(0, 12)}`;
       try {
-        ({ journal: this.#journal, pending } = HookJournal.open(deps.journalDir, name, (error) =>
-          this.#log.error(
-            { err: error, dir: deps.journalDir },
-            'hook journal write failed: post-* events of this route now wait in memory only',
-          ),
+        ({ journal: this.#journal, pending } = HookJournal.open(
+          deps.journalDir,
+          name,
+          (error) =>
+            this.#log.error(
+              { err: error, dir: deps.journalDir },
+              'hook journal write failed: post-* events of this route now wait in memory only',
+            ),
+          this.#credentialHeaders,
         ));
         warnAboutOrphans(deps.journalDir, route, name, this.#log);
       } catch (error) {
@@ -73,7 +82,14 @@ export class RouteHookRunner implements HookRunner {
     }
     const journal = this.#journal;
     this.#entries = configs.map((config, index) => {
-      const sink = createSink(config, `${config.type}#${index}`);
+      const sink = withCheckedAnswers(
+        createSink(config, `${config.type}#${index}`),
+        (from, names) =>
+          this.#log.warn(
+            { sink: from.name, headers: names },
+            'hook answer named connection or framing headers; they were dropped',
+          ),
+      );
       return {
         sink,
         events: new Set(config.events),
@@ -81,7 +97,8 @@ export class RouteHookRunner implements HookRunner {
           log: this.#log,
           metrics: deps.metrics,
           journal: journal && {
-            record: (event, headers) => journal.record(index, event, headers),
+            record: (event, headers) =>
+              journal.record(index, event, headers, this.#credentialHeaders),
             done: (id) => journal.done(id),
             idle: () => journal.idle(),
           },
@@ -98,6 +115,14 @@ export class RouteHookRunner implements HookRunner {
         journalId: entry.id,
       });
     }
+  }
+
+  /**
+   * Adds the request headers the route's auth reads (lowercase) to those kept off the journal.
+   * Only ever adds: a runner kept across a reload still strips what an earlier config named.
+   */
+  keepOffJournal(headers: readonly string[]): void {
+    for (const name of headers) this.#credentialHeaders.add(name.toLowerCase());
   }
 
   wants(type: HookEventType): boolean {
@@ -199,6 +224,8 @@ function createSink(config: HookConfig, name: string): HookSink {
       return new AmqpHookSink(config, name);
     case 'file':
       return new FileHookSink(config, name);
+    case 'grpc':
+      return new GrpcHookSink(config, name);
   }
 }
 

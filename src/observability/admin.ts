@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Metrics } from './metrics.ts';
+import type { Registry } from 'prom-client';
 
 export interface ReadinessCheck {
   name: string;
@@ -8,13 +8,25 @@ export interface ReadinessCheck {
 }
 
 export interface AdminRoutes {
-  list: () => unknown[];
+  list: () => unknown[] | Promise<unknown[]>;
   /** Resets a route's canary after a rollback; false when the route has no canary. */
-  reset: (name: string) => boolean | undefined;
+  reset: (name: string) => boolean | undefined | Promise<boolean | undefined>;
+}
+
+export interface ReadinessResult {
+  name: string;
+  ok: boolean;
+  error?: string;
+}
+
+export interface Readiness {
+  ready: boolean;
+  checks: ReadinessResult[];
 }
 
 export interface AdminDeps {
-  metrics: Metrics;
+  /** A gateway's Metrics, or (with workers) a registry whose text sums every worker's. */
+  metrics: { readonly registry: Pick<Registry, 'metrics' | 'contentType'> };
   readiness: () => ReadinessCheck[];
   onReadiness?: (name: string, up: boolean) => void;
   routes?: AdminRoutes;
@@ -46,7 +58,7 @@ export function createAdminHandler(deps: AdminDeps) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (path.startsWith('/admin/')) {
-      handleAdminApi(req, res, path, deps);
+      await handleAdminApi(req, res, path, deps);
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -58,21 +70,8 @@ export function createAdminHandler(deps: AdminDeps) {
       return;
     }
     if (path === '/readyz') {
-      const checks = deps.readiness();
-      const results = await Promise.all(
-        checks.map(async ({ name, check }) => {
-          try {
-            await check();
-            deps.onReadiness?.(name, true);
-            return { name, ok: true };
-          } catch (error) {
-            deps.onReadiness?.(name, false);
-            return { name, ok: false, error: (error as Error).message };
-          }
-        }),
-      );
-      const ready = results.every((result) => result.ok);
-      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks: results });
+      const { ready, checks } = await checkReadiness(deps.readiness(), deps.onReadiness);
+      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks });
       return;
     }
     if (path === '/metrics') {
@@ -85,14 +84,35 @@ export function createAdminHandler(deps: AdminDeps) {
   };
 }
 
-function handleAdminApi(
+/** Runs every readiness check at once; ready when all pass. */
+export async function checkReadiness(
+  checks: ReadinessCheck[],
+  onReadiness?: (name: string, up: boolean) => void,
+): Promise<Readiness> {
+  const results = await Promise.all(
+    checks.map(async ({ name, check }): Promise<ReadinessResult> => {
+      try {
+        await check();
+        onReadiness?.(name, true);
+        return { name, ok: true };
+      } catch (error) {
+        onReadiness?.(name, false);
+        return { name, ok: false, error: (error as Error).message };
+      }
+    }),
+  );
+  return { ready: results.every((result) => result.ok), checks: results };
+}
+
+async function handleAdminApi(
   req: IncomingMessage,
   res: ServerResponse,
   path: string,
   deps: AdminDeps,
-): void {
+): Promise<void> {
   const token = deps.adminToken?.();
-  if (!token || !deps.routes) {
+  const routes = deps.routes;
+  if (!token || !routes) {
     sendJson(res, 404, { error: 'admin API disabled: set server.adminToken' });
     return;
   }
@@ -102,7 +122,7 @@ function handleAdminApi(
     return;
   }
   if (path === '/admin/routes' && req.method === 'GET') {
-    sendJson(res, 200, { routes: deps.routes.list() });
+    sendJson(res, 200, { routes: await routes.list() });
     return;
   }
   const reset = /^\/admin\/routes\/([^/]+)\/reset$/.exec(path);
@@ -114,7 +134,7 @@ function handleAdminApi(
       sendJson(res, 400, { error: 'malformed route name' });
       return;
     }
-    const result = deps.routes.reset(name);
+    const result = await routes.reset(name);
     if (result === undefined) sendJson(res, 404, { error: 'no such route' });
     else if (!result) sendJson(res, 409, { error: 'route has no canary' });
     else sendJson(res, 200, { status: 'reset' });

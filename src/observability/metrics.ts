@@ -6,6 +6,18 @@ const durationBuckets = [
   3600, 21600,
 ];
 
+/** A cleanup run made by another process (`tusgate cleanup`), as it left it in the store root. */
+export interface ExternalCleanup {
+  store: string;
+  finishedAt: number;
+  ok: boolean;
+  removedFiles: number;
+  removedUploads: number;
+  removedHandoffLinks: number;
+  durationSeconds: number;
+  lastSuccessAt?: number;
+}
+
 function statusClass(status: number): string {
   return `${Math.floor(status / 100)}xx`;
 }
@@ -13,6 +25,8 @@ function statusClass(status: number): string {
 /**
  * All of one gateway's metrics, in a registry of its own (tests run many gateways in one process).
  * Labels are bounded: route, backend, method, status class — never ids, users or paths.
+ * With `server.workers`, the primary's /metrics sums the workers' values (prom-client's cluster
+ * aggregation); a metric whose sum would mislead names its `aggregator`.
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -72,6 +86,9 @@ export class Metrics {
     help: 'Uploads removed by cleanup because they outlived the store TTL.',
     labelNames: ['store'],
     registers: [this.registry],
+    // The first cleanup metric a scrape collects: runs made by `tusgate cleanup` are counted
+    // here, before the other cleanup metrics are read.
+    collect: () => this.#absorbExternalCleanups(),
   });
 
   readonly activeUploads = new Gauge({
@@ -127,6 +144,8 @@ export class Metrics {
     name: 'tusgate_cleanup_last_success_timestamp_seconds',
     help: 'Unix time of the last successful cleanup run of a store.',
     labelNames: ['store'],
+    // One worker cleans up.
+    aggregator: 'max',
     registers: [this.registry],
   });
 
@@ -134,6 +153,8 @@ export class Metrics {
     name: 'tusgate_backend_up',
     help: '1 when the backend answered its last readiness probe.',
     labelNames: ['route', 'backend'],
+    // With workers, each probes: down as soon as one worker sees it down.
+    aggregator: 'min',
     registers: [this.registry],
   });
 
@@ -148,6 +169,13 @@ export class Metrics {
     name: 'tusgate_proxy_bodies_refused_total',
     help: 'Upload bodies a proxy backend refused: client_limit (429, one address has too many in flight) or backend_busy (503, every body connection taken).',
     labelNames: ['route', 'backend', 'reason'],
+    registers: [this.registry],
+  });
+
+  readonly proxyDownloadsRefused = new Counter({
+    name: 'tusgate_proxy_downloads_refused_total',
+    help: 'Downloads (GET) a proxy backend refused with 429: one address has limits.downloadsPerClient in flight.',
+    labelNames: ['route', 'backend'],
     registers: [this.registry],
   });
 
@@ -168,6 +196,8 @@ export class Metrics {
     name: 'tusgate_config_reloads_total',
     help: 'Configuration reloads, by result.',
     labelNames: ['result'],
+    // Every worker reloads: count each reload once, not once per worker.
+    aggregator: 'max',
     registers: [this.registry],
   });
 
@@ -175,6 +205,8 @@ export class Metrics {
     name: 'tusgate_canary_weight_percent',
     help: 'Share of new uploads a route sends to its canary backend: configured, and effective (0 after a rollback).',
     labelNames: ['route', 'kind'],
+    // Each worker keeps its own failure window: a rollback in one shows.
+    aggregator: 'min',
     registers: [this.registry],
   });
 
@@ -196,6 +228,77 @@ export class Metrics {
     name: 'tusgate_hook_queued',
     help: 'post-* hook events waiting for (or in) delivery.',
     labelNames: ['route', 'sink'],
+    registers: [this.registry],
+  });
+
+  /** Read at each scrape: the last run of `tusgate cleanup` per store (readExternalCleanups). */
+  #externalCleanups: () => Iterable<ExternalCleanup> = () => [];
+  /** The run of each store already counted, by its end time. */
+  readonly #countedCleanups = new Map<string, number>();
+
+  /** Where the cleanup metrics find the runs of `tusgate cleanup` (another process). */
+  readExternalCleanups(read: () => Iterable<ExternalCleanup>): void {
+    this.#externalCleanups = read;
+  }
+
+  #absorbExternalCleanups(): void {
+    for (const run of this.#externalCleanups()) {
+      if (this.#countedCleanups.get(run.store) === run.finishedAt) continue;
+      this.#countedCleanups.set(run.store, run.finishedAt);
+      this.observeCleanup(
+        run.store,
+        run.ok
+          ? {
+              ok: true,
+              removedFiles: run.removedFiles,
+              removedUploads: run.removedUploads,
+              removedHandoffLinks: run.removedHandoffLinks,
+              seconds: run.durationSeconds,
+              at: run.finishedAt,
+            }
+          : { ok: false },
+      );
+      if (!run.ok && run.lastSuccessAt !== undefined)
+        this.#noteSuccess(run.store, run.lastSuccessAt);
+    }
+  }
+
+  /** The last success only moves forward (the server's own runs and the CLI's interleave). */
+  #noteSuccess(store: string, at: number): void {
+    const seconds = at / 1000;
+    const current = this.#lastSuccess.get(store) ?? 0;
+    if (seconds <= current) return;
+    this.#lastSuccess.set(store, seconds);
+    this.cleanupLastSuccess.set({ store }, seconds);
+  }
+
+  readonly #lastSuccess = new Map<string, number>();
+  readonly lockAcquisitions = new Counter({
+    name: 'tusgate_lock_acquisitions_total',
+    help: 'Upload lock requests, by locker and result (acquired, busy: still held after the wait, unavailable: the lock store could not be reached).',
+    labelNames: ['locker', 'result'],
+    registers: [this.registry],
+  });
+
+  readonly lockHandovers = new Counter({
+    name: 'tusgate_lock_handovers_total',
+    help: 'Lock holders in this process asked to let go because another request wants the upload.',
+    labelNames: ['locker'],
+    registers: [this.registry],
+  });
+
+  readonly lockWait = new Histogram({
+    name: 'tusgate_lock_wait_seconds',
+    help: 'Time a request waited for an upload lock (a hand-over included), whatever the result.',
+    labelNames: ['locker'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  readonly lockFailures = new Counter({
+    name: 'tusgate_lock_failures_total',
+    help: 'Lock failures: unavailable (the lock store could not be reached), lost (a holder lost its lease mid-request and stopped writing).',
+    labelNames: ['locker', 'kind'],
     registers: [this.registry],
   });
 
@@ -231,6 +334,12 @@ export class Metrics {
     this.requestDuration.observe(labels, seconds);
   }
 
+  /** Removes a route's canary weights (its canary was removed by a reload). */
+  forgetCanary(route: string): void {
+    this.canaryWeight.remove({ route, kind: 'configured' });
+    this.canaryWeight.remove({ route, kind: 'effective' });
+  }
+
   observeCleanup(
     store: string,
     result:
@@ -240,6 +349,8 @@ export class Metrics {
           removedUploads: number;
           removedHandoffLinks?: number;
           seconds: number;
+          /** When the run ended (ms since the epoch); now when not given. */
+          at?: number;
         }
       | { ok: false },
   ): void {
@@ -249,6 +360,6 @@ export class Metrics {
     this.uploadsExpired.inc({ store }, result.removedUploads);
     this.cleanupRemovedHandoffLinks.inc({ store }, result.removedHandoffLinks ?? 0);
     this.cleanupDuration.observe({ store }, result.seconds);
-    this.cleanupLastSuccess.set({ store }, Date.now() / 1000);
+    this.#noteSuccess(store, result.at ?? Date.now());
   }
 }

@@ -3,17 +3,19 @@
  * for Sentry. It walks the whole event: headers we never attach today could be attached by a
  * future integration, and error messages may quote URLs with tokens in them.
  */
+import { isSecretName } from '../config/secret-names.ts';
+
 export interface ScrubOptions {
   /** true: blank all Upload-Metadata values; a list: blank those keys; false: keep them. */
   metadata: boolean | readonly string[];
   /** Exact secret values known to the config (static tokens, admin token), blanked anywhere. */
   secrets?: () => readonly string[];
+  /** Names blanked like the built-in secret names: the routes' own credential headers. */
+  secretNames?: () => readonly string[];
 }
 
 export const FILTERED = '[Filtered]';
 
-const sensitiveKey =
-  /^(?:authorization|proxy-authorization|cookie|set-cookie|x-api-key|api[-_]?key|(?:access|refresh|id)?[-_]?token|password|passwd|secret|client[-_]?secret|jwt|session(?:id)?|galaxysession|dsn|secret[-_]?access[-_]?key|access[-_]?key[-_]?id|connection[-_]?string|account[-_]?key|credentials)$/i;
 const metadataKey = /^(?:upload-metadata|metadata)$/i;
 const bearer = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
 const queryToken =
@@ -24,11 +26,17 @@ export function createScrubber(options: ScrubOptions): <T>(value: T) => T {
   // a tokens file behind them is not read again for each of an event's strings.
   return <T>(value: T) => {
     const secrets = (options.secrets?.() ?? []).filter((secret) => secret.length >= 4);
-    return scrubWith(options, secrets)(value) as T;
+    const names = new Set((options.secretNames?.() ?? []).map((name) => name.toLowerCase()));
+    const isSecret = (key: string) => isSecretName(key) || names.has(key.toLowerCase());
+    return scrubWith(options, secrets, isSecret)(value) as T;
   };
 }
 
-function scrubWith(options: ScrubOptions, secrets: readonly string[]): (value: unknown) => unknown {
+function scrubWith(
+  options: ScrubOptions,
+  secrets: readonly string[],
+  isSecret: (key: string) => boolean,
+): (value: unknown) => unknown {
   const scrubString = (text: string): string => {
     let result = text.replace(bearer, `$1 ${FILTERED}`).replace(queryToken, `$1${FILTERED}`);
     for (const secret of secrets) result = result.split(secret).join(FILTERED);
@@ -67,7 +75,7 @@ function scrubWith(options: ScrubOptions, secrets: readonly string[]): (value: u
     if (typeof value !== 'object' || value === null) return value;
     const copy: Record<string, unknown> = {};
     for (const [key, inner] of Object.entries(value)) {
-      if (sensitiveKey.test(key)) copy[key] = FILTERED;
+      if (isSecret(key)) copy[key] = FILTERED;
       else if (metadataKey.test(key)) copy[key] = scrubMetadata(inner);
       else copy[key] = walk(inner, depth + 1);
     }

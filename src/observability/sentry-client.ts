@@ -30,7 +30,11 @@ export function startSentryClient(
   log: Logger,
   options: ErrorReporterOptions,
 ): SentryClient {
-  const scrub = createScrubber({ metadata: config.scrubMetadata, secrets: options.secrets });
+  const scrub = createScrubber({
+    metadata: config.scrubMetadata,
+    secrets: options.secrets,
+    secretNames: options.secretNames,
+  });
   const client = new NodeClient({
     dsn,
     environment: config.environment,

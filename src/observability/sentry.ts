@@ -33,6 +33,8 @@ export const noErrorReporter: ErrorReporter = {
 export interface ErrorReporterOptions {
   /** Secret values from the config, blanked wherever they appear in an event. */
   secrets?: () => readonly string[];
+  /** Header names the config reads credentials from, blanked wherever they appear as keys. */
+  secretNames?: () => readonly string[];
   env?: NodeJS.ProcessEnv;
 }
 

@@ -12,6 +12,7 @@ export const NATIVE_EXTENSIONS = [
   'termination',
   'expiration',
   'checksum',
+  'checksum-trailer',
   'concatenation',
   'concatenation-unfinished',
 ] as const;

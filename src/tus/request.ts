@@ -3,7 +3,11 @@ import { TusgateError } from '../errors.ts';
 import { BODILESS_METHODS, OFFSET_OCTET_STREAM, TUS_METHODS, type TusMethod } from './constants.ts';
 import { parseNonNegativeInteger } from './headers/integer.ts';
 import { singleValue } from './headers/single-value.ts';
-import { parseUploadChecksum, type UploadChecksum } from './headers/upload-checksum.ts';
+import {
+  parseChecksumTrailerAnnounced,
+  parseUploadChecksum,
+  type UploadChecksum,
+} from './headers/upload-checksum.ts';
 import { noConcat, parseUploadConcat, type UploadConcat } from './headers/upload-concat.ts';
 import { parseUploadDeferLength } from './headers/upload-defer-length.ts';
 import { parseUploadLength } from './headers/upload-length.ts';
@@ -21,7 +25,10 @@ export interface TusRequest {
   readonly method: TusMethod;
   /** The method on the wire: Node frames the response by it, so it is never changed. */
   readonly wireMethod: string;
-  /** `Tus-Resumable` as sent (checked by `checkTusResumable`). */
+  /**
+   * `Tus-Resumable` as sent (checked by `checkTusResumable`); several copies are kept joined, so
+   * they read as a version tusgate does not speak rather than as none.
+   */
   readonly version: string | undefined;
   readonly uploadLength: number | undefined;
   readonly deferLength: boolean;
@@ -29,6 +36,11 @@ export interface TusRequest {
   /** Undefined when the client sent no Upload-Metadata. */
   readonly metadata: UploadMetadata | undefined;
   readonly checksum: UploadChecksum | undefined;
+  /**
+   * The body's `Upload-Checksum` comes as a trailer (announced in `Trailer`, after a chunked
+   * body): read it with `parseUploadChecksumTrailer` once the body has ended.
+   */
+  readonly checksumTrailer: boolean;
   readonly concat: UploadConcat;
   /** Content-Length of the request body; undefined when absent (chunked or no body). */
   readonly contentLength: number | undefined;
@@ -86,12 +98,21 @@ export function parseTusRequest(
   const parsed = {
     method,
     wireMethod: req.method ?? 'GET',
-    version: header('tus-resumable'),
+    version: req.headersDistinct['tus-resumable']?.join(', '),
     uploadLength: read(() => parseUploadLength(header('upload-length')), undefined),
     deferLength: read(() => parseUploadDeferLength(header('upload-defer-length')), false),
     uploadOffset: read(() => parseUploadOffset(header('upload-offset')), undefined),
     metadata: read(() => parseUploadMetadata(header('upload-metadata')), undefined),
     checksum: read(() => parseUploadChecksum(header('upload-checksum')), undefined),
+    checksumTrailer: read(
+      () =>
+        parseChecksumTrailerAnnounced(
+          header('trailer'),
+          req.headers['transfer-encoding'] !== undefined,
+          header('upload-checksum'),
+        ),
+      false,
+    ),
     concat: read(() => parseUploadConcat(header('upload-concat'), concatBase), noConcat),
     contentLength,
     hasBody,

@@ -6,6 +6,8 @@ import { singleResponseValue } from './headers/single-value.ts';
 export interface TusResponse {
   /** Upload-Offset when it is a valid non-negative integer. */
   readonly uploadOffset: number | undefined;
+  /** Upload-Length when it is a valid non-negative integer (HEAD answers). */
+  readonly uploadLength: number | undefined;
   /** Upload-Concat as sent (mapped to public URLs by its strict parser, or dropped). */
   readonly concat: string | undefined;
   /** Tus-Max-Size as sent. */
@@ -14,8 +16,10 @@ export interface TusResponse {
 
 export function readTusResponse(headers: IncomingHttpHeaders): TusResponse {
   const offset = singleResponseValue(headers, 'upload-offset');
+  const length = singleResponseValue(headers, 'upload-length');
   return {
     uploadOffset: offset === undefined ? undefined : parseNonNegativeInteger(offset),
+    uploadLength: length === undefined ? undefined : parseNonNegativeInteger(length),
     concat: singleResponseValue(headers, 'upload-concat'),
     maxSize: singleResponseValue(headers, 'tus-max-size'),
   };

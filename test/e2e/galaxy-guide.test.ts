@@ -73,6 +73,10 @@ describe("docs/galaxy.md: nginx (TLS) → tusgate → Gravity's tusd and the nat
   const logs: string[] = [];
   const paths = {} as Record<'store' | 'jobStore' | 'sharded' | 'jobSharded', string>;
   const files: { path: string; size: number }[] = [];
+  let https443: number;
+  /** An upload tusd took before tusgate was there (step 0): resumed one chunk after each step. */
+  const preTusgate = { id: '', data: Buffer.alloc(0), chunks: 0 };
+  const preTusgateChunk = MiB;
   const userA = 'galaxy-api-key-of-user-a';
   const userB = 'galaxy-api-key-of-user-b';
 
@@ -150,6 +154,61 @@ describe("docs/galaxy.md: nginx (TLS) → tusgate → Gravity's tusd and the nat
     return response.statusCode;
   }
 
+  async function offsetOf(
+    url: string,
+    apiKey: string,
+  ): Promise<{ status: number; offset: number }> {
+    const response = await request(url, {
+      method: 'HEAD',
+      headers: { 'Tus-Resumable': '1.0.0', 'X-Api-Key': apiKey },
+      dispatcher: https,
+    });
+    await response.body.dump();
+    return { status: response.statusCode, offset: Number(response.headers['upload-offset']) };
+  }
+
+  /**
+   * Resumes the pre-tusgate upload through nginx and tusgate as Galaxy's dialog would: its owner
+   * was never recorded, so only `unownedUploads` lets its user go on. One more chunk, or the rest
+   * with `finish`.
+   */
+  async function resumePreTusgate(step: number, finish = false): Promise<void> {
+    const url = `${origin}${uploadPath}${preTusgate.id}`;
+    const before = await offsetOf(url, userA);
+    assert.equal(before.status, 200, `step ${step}: the pre-tusgate upload is still there`);
+    assert.equal(before.offset, preTusgate.chunks * preTusgateChunk);
+    const resumed = await galaxyUpload(preTusgate.data, {
+      apiKey: userA,
+      uploadUrl: url,
+      chunkSize: preTusgateChunk,
+      stopAfterFirstChunk: !finish,
+    });
+    assert.equal(resumed, url, `step ${step}: resumed, not started again`);
+    preTusgate.chunks++;
+    const after = await offsetOf(url, userA);
+    assert.equal(after.status, 200);
+    assert.equal(
+      after.offset,
+      finish ? preTusgate.data.length : preTusgate.chunks * preTusgateChunk,
+      `step ${step}: the chunk was taken`,
+    );
+  }
+
+  /** nginx again, with the guide's job files location added to its server block (step 3). */
+  async function addJobFilesLocation(): Promise<void> {
+    const server = block('nginx.conf');
+    assert.ok(!server.includes(jobFilesPath), 'step 1 pastes no job files location');
+    const at = server.indexOf('    location / {');
+    assert.ok(at > 0, 'the server block has a `location /`');
+    const location = block('nginx job files location (step 3)');
+    await nginx.stop();
+    nginx = await startNginxWithConfig(
+      join(dir.path, 'nginx'),
+      `${server.slice(0, at)}${location}\n${server.slice(at)}`,
+      https443,
+    );
+  }
+
   before(async () => {
     process.env.TUSGATE_ADMIN_TOKEN = adminToken;
     dir = await tempDir('galaxy-guide-');
@@ -200,7 +259,20 @@ describe("docs/galaxy.md: nginx (TLS) → tusgate → Gravity's tusd and the nat
       ],
     });
 
-    const [listen, admin, https443] = [await freePort(), await freePort(), await freePort()];
+    // Step 0: an upload running on tusd alone, one chunk in, when tusgate is put in front.
+    preTusgate.data = await readFile(await randomFile(dir.path, 3 * preTusgateChunk + 17));
+    const direct = await galaxyUpload(preTusgate.data, {
+      apiKey: userA,
+      endpoint: tusd.url,
+      chunkSize: preTusgateChunk,
+      stopAfterFirstChunk: true,
+    });
+    preTusgate.id = direct.slice(direct.lastIndexOf('/') + 1);
+    assert.match(preTusgate.id, tusdId);
+    preTusgate.chunks = 1;
+
+    const [listen, admin] = [await freePort(), await freePort()];
+    https443 = await freePort();
     origin = `https://127.0.0.1:${https443}`;
     const principalOfA = `galaxy-key:${sha256(userA).slice(0, 32)}`;
     const galaxyAddress = new URL(galaxy.baseUrl).host;
@@ -219,10 +291,20 @@ describe("docs/galaxy.md: nginx (TLS) → tusgate → Gravity's tusd and the nat
       ['127.0.0.1:8080', galaxyAddress],
       ['10.1.0.0/16', '127.0.0.1'],
       ['galaxy-key:0123456789abcdef0123456789abcdef', principalOfA],
+      // The guide's date has passed by the time this runs: a week from now, as it says.
+      ['2026-12-08T00:00:00Z', new Date(Date.now() + 7 * 86_400_000).toISOString()],
     ];
     const text = await readFile(guide, 'utf8');
+    const table = text.slice(text.indexOf('## The values to replace'), text.indexOf('## Step 0'));
+    const listed = [...table.matchAll(/^\| ([^|]+)\|/gm)].flatMap((row) =>
+      [...row[1]!.matchAll(/`([^`]+)`/g)].map((value) => value[1]!),
+    );
     for (const [from] of replacements) {
       assert.ok(text.includes(from), `the guide uses the documented value ${from}`);
+      assert.ok(
+        listed.some((value) => from === value || from.startsWith(value) || from.endsWith(value)),
+        `the values-to-replace table lists ${from}`,
+      );
     }
     blocks = guideBlocks(text);
 
@@ -258,17 +340,26 @@ describe("docs/galaxy.md: nginx (TLS) → tusgate → Gravity's tusd and the nat
     const url = await galaxyUpload(data, { apiKey: userA, stopAfterFirstChunk: true });
     assert.match(url.slice(url.lastIndexOf('/') + 1), tusdId);
     tusdUploadInProgress = { url, data };
+    await resumePreTusgate(1);
   });
 
   test('step 2: the canary override sends your uploads to the native store; others stay on tusd', async () => {
     await useStep(2);
     await uploadAll(userA, nativeId, { 'X-Tusgate-Backend': 'native' });
     await uploadAll(userB, tusdId);
+    await resumePreTusgate(2);
   });
 
   test('step 3: 100 % native; tusd uploads still finish on tusd; job files reach their own folder', async () => {
     await useStep(3);
+    await addJobFilesLocation();
     await uploadAll(userB, nativeId);
+    await resumePreTusgate(3, true);
+    assert.equal(
+      await sha256File(galaxyPath(paths.store, `${uploadPath}${preTusgate.id}`)),
+      sha256(preTusgate.data),
+      'the pre-tusgate upload finished where Galaxy looks',
+    );
     // Over maxSize (100GiB): 413, or with the route option `refusals: galaxy` the 403 that
     // Galaxy's dialog shows instead of retrying forever.
     const galaxyRefusals = block('tusgate.yaml (step 3)').includes('refusals: galaxy');

@@ -17,6 +17,11 @@ export interface FakeGalaxy {
   addSession: (cookieValue: string) => void;
   /** Answer every call with this status (e.g. 500) until reset with undefined. */
   failWith: (status: number | undefined) => void;
+  /**
+   * Answer every call with this raw response (e.g. a maintenance page: 200 text/html) until reset
+   * with undefined. Not Galaxy's contract: what a proxy in front of it may answer instead.
+   */
+  answerWith: (answer: { status: number; contentType: string; body: string } | undefined) => void;
   /** While true, calls are held and never answered (a Galaxy that hangs); false releases them. */
   stall: (on: boolean) => void;
   close: () => Promise<void>;
@@ -35,6 +40,7 @@ export async function startFakeGalaxy(): Promise<FakeGalaxy> {
   const sessions = new Set<string>();
   const calls: GalaxyCall[] = [];
   let failure: number | undefined;
+  let raw: { status: number; contentType: string; body: string } | undefined;
   let stalled = false;
   const held: (() => void)[] = [];
 
@@ -59,6 +65,11 @@ export async function startFakeGalaxy(): Promise<FakeGalaxy> {
         });
         res.end(JSON.stringify(body));
       };
+      if (raw !== undefined) {
+        res.writeHead(raw.status, { 'Content-Type': raw.contentType });
+        res.end(raw.body);
+        return;
+      }
       if (failure !== undefined) {
         json(failure, { err_msg: 'Uncaught exception in exposed API method:', err_code: 0 });
         return;
@@ -91,6 +102,9 @@ export async function startFakeGalaxy(): Promise<FakeGalaxy> {
     addSession: (value) => sessions.add(value),
     failWith: (status) => {
       failure = status;
+    },
+    answerWith: (answer) => {
+      raw = answer;
     },
     stall: (on) => {
       stalled = on;

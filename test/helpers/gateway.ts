@@ -44,7 +44,7 @@ export async function startGateway(raw: Record<string, unknown>): Promise<Runnin
   return {
     gateway,
     url: addresses.publicUrl,
-    adminUrl: addresses.adminUrl,
+    adminUrl: addresses.adminUrl!,
     logs: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
     stop: () => gateway.close(2000),
   };
@@ -63,7 +63,7 @@ export interface GatewayProcess {
 /** Runs `tusgate serve --config FILE` as a real process (the built CLI) on random ports. */
 export async function startGatewayProcess(
   raw: Record<string, unknown>,
-  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+  options: GatewayProcessOptions = {},
 ): Promise<GatewayProcess> {
   const port = await freePort();
   const adminPort = await freePort();
@@ -77,6 +77,31 @@ export async function startGatewayProcess(
   };
   config.logging = { level: 'info', pretty: false };
   await writeFile(configFile, stringify(config));
+  const running = await runGatewayProcess(configFile, { port, adminPort }, options);
+  return {
+    ...running,
+    stop: async (signal) => {
+      const code = await running.stop(signal);
+      await dir.remove();
+      return code;
+    },
+  };
+}
+
+export interface GatewayProcessOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** How long the admin listener may take to open (a primary opens it once every worker listens). */
+  startTimeoutMs?: number;
+}
+
+/** Runs `tusgate serve --config FILE` over a config file that listens on these ports. */
+export async function runGatewayProcess(
+  configFile: string,
+  ports: { port: number; adminPort: number },
+  options: GatewayProcessOptions = {},
+): Promise<GatewayProcess> {
+  const { port, adminPort } = ports;
   const child = spawn(nodeBinary, [cliEntry, 'serve', '--config', configFile], {
     cwd: options.cwd ?? projectRoot,
     env: { ...process.env, ...options.env },
@@ -94,7 +119,7 @@ export async function startGatewayProcess(
   );
   try {
     await Promise.race([
-      waitForPort(adminPort, 15_000),
+      waitForPort(adminPort, options.startTimeoutMs ?? 15_000),
       exited.then((code) => {
         throw new Error(`tusgate exited with ${code}`);
       }),
@@ -114,7 +139,6 @@ export async function startGatewayProcess(
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       const code = await exited;
       clearTimeout(timer);
-      await dir.remove();
       return code;
     },
   };

@@ -26,6 +26,20 @@ export function metricValue(
   return 0;
 }
 
+/** The sum of every series of `name` whose labels include `labels` (0 when there is none). */
+export function seriesSum(text: string, name: string, labels: Record<string, string> = {}): number {
+  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const present = (match[2] ?? '').split(',').filter(Boolean);
+    if (wanted.every((pair) => present.includes(pair))) sum += Number(match[3]);
+  }
+  return sum;
+}
+
 /** Every series (name + label set) in an exposition. */
 export function seriesOf(text: string): Set<string> {
   return new Set(

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
 import { pino } from 'pino';
+import { MemoryLocker } from '../../src/backends/locking/memory-locker.ts';
 import type { NativeEnvironment } from '../../src/backends/native/environment.ts';
-import { UploadLocker } from '../../src/backends/native/locker.ts';
 import { NativeBackend } from '../../src/backends/native/native-backend.ts';
 import { DateShardedStore } from '../../src/backends/native/store.ts';
 import type { RequestContext } from '../../src/backends/types.ts';
@@ -101,6 +101,8 @@ export class TestRequest extends Readable {
   readonly url: string;
   readonly headers: Record<string, string>;
   readonly headersDistinct: Record<string, string[]>;
+  /** Trailers, as Node has them once the body ended (names lower-case). */
+  readonly trailersDistinct: Record<string, string[]>;
   readonly #pieces: Buffer[];
   readonly #end: BodyEnd;
   readonly #delivered = Promise.withResolvers<void>();
@@ -112,6 +114,9 @@ export class TestRequest extends Readable {
     this.headers = headers;
     this.headersDistinct = Object.fromEntries(
       Object.entries(headers).map(([name, value]) => [name, [value]]),
+    );
+    this.trailersDistinct = Object.fromEntries(
+      Object.entries(body.trailers ?? {}).map(([name, value]) => [name.toLowerCase(), [value]]),
     );
     this.#pieces = body.pieces.map((piece) => Buffer.from(piece));
     this.#end = body.end;
@@ -149,6 +154,7 @@ export class TestRequest extends Readable {
 interface TestBody {
   pieces: Array<string | Buffer>;
   end: BodyEnd;
+  trailers?: Record<string, string>;
 }
 
 /** Records what a handler does to a ServerResponse: the head, the body, the end or a destroy. */
@@ -204,6 +210,8 @@ export interface RequestOptions {
   end?: BodyEnd;
   /** Send the body chunked (no Content-Length). */
   chunked?: boolean;
+  /** Trailers after a chunked body (announce them with a `Trailer` header). */
+  trailers?: Record<string, string>;
   /** Authenticated principal; default null (no auth on the route). */
   principal?: string | null;
 }
@@ -272,7 +280,7 @@ export async function nativeTestEnv(
     backendName: 'native',
     routeName: routeConfig.name,
     store,
-    locker: new UploadLocker(),
+    locker: new MemoryLocker(),
     hooks,
     metrics: new Metrics({ defaultMetrics: false }),
     log: pino({ level: 'silent' }),
@@ -303,6 +311,7 @@ export async function nativeTestEnv(
     const req = new TestRequest(request.method, url, headers, {
       pieces,
       end: request.end ?? 'end',
+      trailers: request.trailers,
     });
     const res = new TestResponse(req);
     const incoming = req as unknown as IncomingMessage;
@@ -334,6 +343,7 @@ export async function nativeTestEnv(
       bytesReceived: 0,
       bytesSent: 0,
       lifecycle: { created: false, finished: false, terminated: false },
+      continue: () => {},
       reportError: () => {},
     };
     // As the pipeline: a malformed header is answered before any backend sees the request.

@@ -48,7 +48,7 @@ export async function shippedProxyDirectives(): Promise<string[]> {
 export async function startNginx(
   dir: string,
   upstreamPort: number,
-  options: { location?: string; extraProxyLines?: string } = {},
+  options: { location?: string; extraProxyLines?: string; workerProcesses?: number } = {},
 ): Promise<RunningNginx> {
   const port = await freePort();
   const nginx = await startNginxWithConfig(
@@ -63,6 +63,7 @@ export async function startNginx(
     }
   }`,
     port,
+    options.workerProcesses,
   );
   return { ...nginx, endpoint: `http://127.0.0.1:${port}/files/` };
 }
@@ -75,6 +76,7 @@ export async function startNginxWithConfig(
   dir: string,
   httpContext: string,
   port: number,
+  workerProcesses = 1,
 ): Promise<RunningNginx> {
   const binary = nginxBinary();
   if (!binary)
@@ -86,7 +88,7 @@ export async function startNginxWithConfig(
   await writeFile(
     conf,
     `user root;
-worker_processes 1;
+worker_processes ${workerProcesses};
 pid ${dir}/nginx.pid;
 error_log ${dir}/logs/error.log warn;
 events { worker_connections 4096; }

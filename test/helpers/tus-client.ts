@@ -20,6 +20,8 @@ export interface UploadOptions {
   bytesPerSecond?: number;
   /** Sees every Upload-Offset the server answered (HEAD after a failure shows the resume point). */
   onAfterResponseOffset?: (offset: number) => void;
+  /** CA certificates to trust for an https:// endpoint. */
+  ca?: Buffer;
 }
 
 export interface UploadResult {
@@ -55,6 +57,7 @@ export async function tusUpload(path: string, options: UploadOptions): Promise<U
       retryDelays:
         options.retryDelays === undefined ? [100, 300, 600, 1000, 2000] : options.retryDelays,
       storeFingerprintForResuming: false,
+      ...(options.ca ? { httpStack: new tus.DefaultHttpStack({ ca: options.ca }) } : {}),
       onAfterResponse: (_req, res) => {
         const location = res.getHeader('Location');
         if (location) seenUrls.push(location);

@@ -69,6 +69,18 @@ routes:
     says: /at most one native backend/,
   },
   {
+    name: 'hand-off folder that does not exist',
+    yaml: `stores: { main: { type: date-sharded, root: /tmp/tusgate-cli-store, handoffDir: /nonexistent/tus_uplaod_store } }
+routes:
+  - name: uploads
+    match: { pathPrefix: /files/ }
+    backends:
+      native: { type: native, store: main }
+`,
+    key: 'stores.main.handoffDir',
+    says: /\/nonexistent\/tus_uplaod_store does not exist; tusgate does not create it/,
+  },
+  {
     name: 'missing tokens file',
     yaml: goodRoute.replace(
       '    backends:',
@@ -217,6 +229,24 @@ describe('tusgate CLI', () => {
     assert.equal(result.code, 0);
     for (const command of ['serve', 'check-config', 'cleanup'])
       assert.match(result.stdout, new RegExp(command));
+  });
+
+  test("on Debian's older Node (/usr/bin/node) the entry prints one clear line and exits 1", async () => {
+    // scripts/ensure-test-deps.sh installs Debian's nodejs; it must be older than 24, or this
+    // test proves nothing.
+    const debianNode = '/usr/bin/node';
+    const { stdout: version } = await run(debianNode, ['--version']);
+    const old = version.trim().replace(/^v/, '');
+    assert.ok(Number(old.split('.')[0]) < 24, `${debianNode} is Node ${old}, not an older one`);
+    for (const args of [['serve'], ['--version'], ['check-config', '/nonexistent.yaml']]) {
+      const result = await run(debianNode, [cliEntry, ...args]).then(
+        () => assert.fail(`${args.join(' ')} exited 0 on Node ${old}`),
+        (error: { code: number; stdout: string; stderr: string }) => error,
+      );
+      assert.equal(result.code, 1);
+      assert.equal(result.stdout, '');
+      assert.equal(result.stderr, `tusgate needs Node 24 or later; this is ${old}\n`);
+    }
   });
 
   test('an unknown command or option exits 2 with usage', async () => {

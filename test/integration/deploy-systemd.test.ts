@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -180,7 +180,15 @@ describe('systemd unit deploy/systemd/tusgate.service', () => {
     const configs = guideConfigs(await readFile(guideFile, 'utf8'));
     const last = [...configs.keys()].filter((name) => name.includes('step')).at(-1)!;
     const file = join(dir.path, 'tusgate.yaml');
-    await writeFile(file, stringify(configs.get(last)));
+    // Galaxy's upload folders exist on a Galaxy host before tusgate starts (check-config insists):
+    // here they are made under the test's folder.
+    const config = configs.get(last) as { stores?: Record<string, { handoffDir?: string }> };
+    for (const store of Object.values(config.stores ?? {})) {
+      if (store.handoffDir === undefined) continue;
+      store.handoffDir = join(dir.path, 'galaxy', store.handoffDir);
+      await mkdir(store.handoffDir, { recursive: true });
+    }
+    await writeFile(file, stringify(config));
     const pre = serviceSettings(await readFile(mappedUnit, 'utf8'))
       .get('ExecStartPre')![0]!
       .replace('/etc/tusgate/tusgate.yaml', file)

@@ -224,6 +224,8 @@ describe('proxy fairness under slow clients', () => {
         assert.equal(response.headers['tus-resumable'], '1.0.0');
         assert.equal(response.headers['retry-after'], '10');
         assert.match(response.body, /^TUSGATE_ERR_BUSY: /);
+        // docs/proxy.md: the body is drained, the connection is not closed.
+        assert.notEqual(response.headers.connection, 'close');
       }
       const metrics = await scrape(gw.adminUrl);
       assert.equal(
@@ -272,6 +274,7 @@ describe('proxy fairness under slow clients', () => {
       assert.equal(refused?.headers['retry-after'], '7');
       assert.equal(refused?.headers['tus-resumable'], '1.0.0');
       assert.match(refused?.body ?? '', /^TUSGATE_ERR_TOO_MANY_UPLOADS: /);
+      assert.notEqual(refused?.headers.connection, 'close');
 
       const other = open(b1, '10.1.0.2');
       other.send(3);
@@ -295,6 +298,100 @@ describe('proxy fairness under slow clients', () => {
       assert.equal(refusals('backend_busy'), 0);
     } finally {
       await Promise.all(patches.map((patch) => patch.close()));
+      await gw.stop();
+    }
+  });
+
+  test('one address holding downloads gets 429 beyond its share; another reads at once', {
+    timeout: 60_000,
+  }, async () => {
+    const gw = await startGateway({
+      server: { trustedProxies: ['127.0.0.1'] },
+      routes: [route(tusd.url, { controlConnections: 4, limits: { downloadsPerClient: 2 } })],
+    });
+    const readers: Socket[] = [];
+    try {
+      // Large enough that a reader who stops reading holds its connection (socket buffers fill).
+      const bigLength = 64 * 1024 * 1024;
+      const bigCreated = await request(`${gw.url}${base}`, {
+        method: 'POST',
+        headers: {
+          ...tus,
+          'Upload-Length': String(bigLength),
+          'Content-Type': 'application/offset+octet-stream',
+        },
+        body: Buffer.alloc(bigLength, 0x61),
+      });
+      await bigCreated.body.dump();
+      assert.equal(bigCreated.statusCode, 201);
+      const bigPath = new URL(bigCreated.headers.location as string).pathname;
+      const smallCreated = await request(`${gw.url}${base}`, {
+        method: 'POST',
+        headers: {
+          ...tus,
+          'Upload-Length': '5',
+          'Content-Type': 'application/offset+octet-stream',
+        },
+        body: 'hello',
+      });
+      await smallCreated.body.dump();
+      const smallPath = new URL(smallCreated.headers.location as string).pathname;
+
+      /** A GET whose reader reads the status line and then stops reading. */
+      const stalledGet = (path: string) => {
+        const url = new URL(gw.url);
+        const socket = connect(Number(url.port), url.hostname);
+        socket.on('error', () => {});
+        readers.push(socket);
+        socket.write(
+          `GET ${path} HTTP/1.1\r\nHost: ${url.host}\r\nTus-Resumable: 1.0.0\r\nX-Forwarded-For: 10.3.0.1\r\n\r\n`,
+        );
+        return new Promise<number>((resolve) => {
+          socket.once('data', (chunk: Buffer) => {
+            socket.pause();
+            resolve(Number(chunk.toString('latin1').split(' ')[1]));
+          });
+        });
+      };
+      assert.equal(await within(5_000, 'the first download', stalledGet(bigPath)), 200);
+      // The second waits for tusd's lock on the upload, holding a connection; the next two are
+      // over the address's share.
+      const more = [stalledGet(bigPath), stalledGet(bigPath), stalledGet(bigPath)];
+      const refused = await within(
+        5_000,
+        'two refusals',
+        new Promise<number[]>((resolve) => {
+          const statuses: number[] = [];
+          for (const status of more) {
+            void status.then((value) => {
+              statuses.push(value);
+              if (statuses.length === 2) resolve(statuses);
+            });
+          }
+        }),
+      );
+      assert.deepEqual(refused, [429, 429]);
+
+      const other = await within(
+        5_000,
+        "another address's download",
+        request(`${gw.url}${smallPath}`, {
+          headers: { ...tus, 'X-Forwarded-For': '10.3.0.2' },
+        }),
+      );
+      assert.equal(other.statusCode, 200);
+      assert.equal(await other.body.text(), 'hello');
+
+      const metrics = await scrape(gw.adminUrl);
+      assert.equal(
+        metricValue(metrics, 'tusgate_proxy_downloads_refused_total', {
+          route: 'uploads',
+          backend: 'legacy',
+        }),
+        2,
+      );
+    } finally {
+      for (const reader of readers) reader.destroy();
       await gw.stop();
     }
   });

@@ -130,18 +130,24 @@ describe('limits, oracles and reflected input', () => {
   }
 
   for (const route of ['/prx/', '/files/']) {
-    test(`${route}: HEAD and GET need Tus-Resumable too (412 with Tus-Version); OPTIONS does not`, async () => {
+    test(`${route}: GET and HEAD without Tus-Resumable are served (as tusd); a wrong version is 412 with Tus-Version; OPTIONS needs none`, async () => {
       const url = await finishedUpload(`${setup.origin}${route}`, alice, 'abc');
+      const download = await fetch(url, { headers: alice });
+      assert.equal(download.status, 200);
+      assert.equal(await download.text(), 'abc');
+      const head = await fetch(url, { method: 'HEAD', headers: alice });
+      assert.equal(head.status, 200);
+      assert.equal(head.headers.get('upload-offset'), '3');
       for (const method of ['HEAD', 'GET']) {
-        const response = await fetch(url, { method, headers: alice });
-        assert.equal(response.status, 412, method);
-        assert.equal(response.headers.get('tus-version'), '1.0.0');
+        const old = await fetch(url, { method, headers: { ...alice, 'Tus-Resumable': '0.2.2' } });
+        assert.equal(old.status, 412, method);
+        assert.equal(old.headers.get('tus-version'), '1.0.0');
+        if (method === 'GET') assert.match(await old.text(), /^TUSGATE_ERR_UNSUPPORTED_VERSION: /);
       }
-      const old = await fetch(url, {
-        method: 'HEAD',
-        headers: { ...alice, 'Tus-Resumable': '0.2.2' },
-      });
-      assert.equal(old.status, 412);
+      const missing = await fetch(url, { method: 'DELETE', headers: alice });
+      assert.equal(missing.status, 412);
+      assert.equal(missing.headers.get('tus-version'), '1.0.0');
+      assert.match(await missing.text(), /^TUSGATE_ERR_MISSING_VERSION: missing Tus-Resumable/);
       assert.ok((await fetch(url, { method: 'OPTIONS' })).status < 300);
     });
 

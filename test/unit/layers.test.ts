@@ -15,7 +15,7 @@ const layers: ReadonlyArray<readonly string[]> = [
   ['hooks/', 'observability/', 'refusals.ts'],
   ['backends/'],
   ['gateway/'],
-  ['commands/', 'main.ts'],
+  ['commands/', 'cli.ts', 'cluster/', 'main.ts'],
 ];
 
 function layerOf(pathInSrc: string): number {

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { TusgateError } from '../../errors.ts';
+import { lockUnavailable, TusgateError } from '../../errors.ts';
+import { LockStoreUnavailableError, type UploadLease } from '../locking/locker.ts';
 import type { RequestContext } from '../types.ts';
 import type { NativeEnvironment } from './environment.ts';
 import { finishUpload } from './finish.ts';
@@ -107,36 +108,59 @@ export async function assembleFinal(
   finalId: string,
   waitMs: number,
 ): Promise<void> {
-  const release = await env.locker.acquire(finalId, waitMs);
-  if (release === null) return;
+  // No hand-over: an assembly under way is never cut short; the asker waits for it.
+  let lease: UploadLease | null;
   try {
-    const final = await env.store.load(finalId);
-    if (final === null || !final.info.IsFinal) return;
-    const { info } = final;
-    if (isFinished(info, final.offset)) {
-      // Assembled, but the process died before the finish step completed.
-      if (info.Offset !== info.Size) await finishUpload(env, req, ctx, info);
-      return;
-    }
-    const partials: StoredUpload[] = [];
-    for (const id of info.PartialUploads ?? []) {
-      const partial = await env.store.load(id);
-      if (partial === null) return; // deleted or expired: this final can never complete
-      partials.push(partial);
-    }
-    if (info.SizeIsDeferred && partials.every((partial) => !partial.info.SizeIsDeferred)) {
-      info.Size = partials.reduce((sum, partial) => sum + partial.info.Size, 0);
-      info.SizeIsDeferred = false;
-      await env.store.saveInfo(info);
-    }
-    if (!partials.every((partial) => isFinished(partial.info, partial.offset))) return;
-    if (env.maxSize !== undefined && info.Size > env.maxSize) {
-      ctx.log.warn({ uploadId: finalId, size: info.Size }, 'final upload exceeds maxSize');
-      return;
-    }
-    await concatenate(env, info, info.PartialUploads ?? []);
-    await finishUpload(env, req, ctx, info);
-  } finally {
-    release();
+    lease = await env.locker.acquire(finalId, { waitMs });
+  } catch (error) {
+    if (error instanceof LockStoreUnavailableError) throw lockUnavailable(error);
+    throw error;
   }
+  if (lease === null) return;
+  try {
+    await assembleHeld(env, req, ctx, finalId);
+  } finally {
+    await lease.release();
+  }
+}
+
+/** `assembleFinal` for a caller that holds the final upload's lock already. */
+export async function assembleHeld(
+  env: NativeEnvironment,
+  req: IncomingMessage,
+  ctx: RequestContext,
+  finalId: string,
+): Promise<void> {
+  const final = await env.store.load(finalId);
+  if (final === null || !final.info.IsFinal) return;
+  const { info } = final;
+  if (isFinished(info, final.offset)) {
+    // Assembled, but the process died before the finish step completed.
+    if (info.Offset !== info.Size) await finishUpload(env, req, ctx, info);
+    return;
+  }
+  const partials: StoredUpload[] = [];
+  for (const id of info.PartialUploads ?? []) {
+    const partial = await env.store.load(id);
+    if (partial === null) return; // deleted or expired: this final can never complete
+    partials.push(partial);
+  }
+  if (info.SizeIsDeferred && partials.every((partial) => !partial.info.SizeIsDeferred)) {
+    info.Size = partials.reduce((sum, partial) => sum + partial.info.Size, 0);
+    info.SizeIsDeferred = false;
+    await env.store.saveInfo(info);
+  }
+  if (!partials.every((partial) => isFinished(partial.info, partial.offset))) return;
+  if (env.maxSize !== undefined && info.Size > env.maxSize) {
+    ctx.log.warn({ uploadId: finalId, size: info.Size }, 'final upload exceeds maxSize');
+    return;
+  }
+  try {
+    await concatenate(env, info, info.PartialUploads ?? []);
+  } catch (error) {
+    // A partial deleted meanwhile, as above: this final can never complete.
+    if (error instanceof TusgateError && error.code === 'TUSGATE_ERR_UPLOAD_NOT_FOUND') return;
+    throw error;
+  }
+  await finishUpload(env, req, ctx, info);
 }

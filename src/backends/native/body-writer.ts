@@ -36,6 +36,11 @@ export interface BodyWriteOptions {
    * memory as soon as it is on disk instead of leaving it to the garbage collector.
    */
   releaseWritten?: boolean;
+  /**
+   * Checked before every write batch; throws when this writer may no longer write (it lost its
+   * lock): the batch and the rest are dropped and the promise rejects with that error.
+   */
+  fence?: () => void;
   /** The memory budget this writer shares with others (default: the process's). */
   budget?: BodyBudget;
 }
@@ -88,6 +93,14 @@ export function writeBody(
         return;
       }
       if (pendingSize === 0) return;
+      try {
+        options.fence?.();
+      } catch (error) {
+        writeError = error;
+        ended = true;
+        settle();
+        return;
+      }
       const buffers = pending;
       const size = pendingSize;
       const at = position;
@@ -168,6 +181,8 @@ export function writeBody(
     // hook: those events will not come again.
     if (source.readableEnded) onEnd();
     else if (source.destroyed) onClose();
+    // Stopped before the first byte (a hand-over asked for while the upload was being loaded).
+    else if (options.signal?.aborted) onAbort();
   });
 }
 

@@ -1,5 +1,3 @@
-import { realpathSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import type { StoreConfig } from '../../config/schema/index.ts';
 import { GcsStore } from './object/gcs-store.ts';
 import { S3Store } from './object/s3-store.ts';
@@ -26,23 +24,9 @@ export function createStore(
 }
 
 /**
- * What two stores share when they hold the same uploads: one lock table per identity. A file
- * store's root with symlinks resolved; an object store's bucket and prefix at its endpoint.
+ * The local folder where `tusgate cleanup` leaves its record of a run for the server's /metrics
+ * (cleanup-record.ts): a file store's root. An object store has none: its runs are not recorded.
  */
-export function storeIdentity(store: UploadStore): string {
-  return store instanceof DateShardedStore ? realPathOf(store.root) : store.location;
-}
-
-/**
- * The path with symlinks resolved; for a root not made yet, its nearest existing parent's real
- * path with the rest appended. An unreadable path is taken as written.
- */
-function realPathOf(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch (error) {
-    const parent = dirname(path);
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || parent === path) return path;
-    return join(realPathOf(parent), basename(path));
-  }
+export function cleanupRecordDir(store: UploadStore): string | undefined {
+  return store instanceof DateShardedStore ? store.root : undefined;
 }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { HookRunner } from '../../hooks/types.ts';
 import type { Metrics } from '../../observability/metrics.ts';
-import type { UploadLocker } from './locker.ts';
+import type { UploadLocker } from '../locking/locker.ts';
 import type { UploadStore } from './upload-store.ts';
 
 /** Everything the native protocol handlers share: one per backend instance. */
@@ -15,7 +15,7 @@ export interface NativeEnvironment {
   readonly log: Logger;
   /** Largest upload accepted, in bytes; undefined for no limit. */
   readonly maxSize: number | undefined;
-  /** How long a request waits for another request on the same upload to finish. */
+  /** How long a request waits for another request on the same upload to hand its lock over. */
   readonly lockTimeout: number;
   /** Minimum gap between two post-receive events of one upload. */
   readonly progressInterval: number;

@@ -1,8 +1,11 @@
 import type { Logger } from 'pino';
 import type { StoreConfig } from '../../config/schema/index.ts';
+import { ConfigError } from '../../errors.ts';
+import type { UploadLocker } from '../locking/locker.ts';
 import type { CleanupReport } from './cleanup.ts';
-import { createStore, storeIdentity } from './create-store.ts';
-import { UploadLocker } from './locker.ts';
+import { createStore } from './create-store.ts';
+import { handoffDirIssues } from './handoff-dir.ts';
+import { cleanupUnderLock } from './locked-cleanup.ts';
 import type { UploadStore } from './upload-store.ts';
 
 /** Told about every scheduled cleanup run: its report, or the error that stopped it. */
@@ -15,8 +18,8 @@ export type CleanupListener = (
 
 export interface StoreRuntime {
   readonly store: UploadStore;
-  /** Shared by every backend on this store's files: one writer per upload, whatever route or
-   * config generation it came by. */
+  /** The gateway's locker, shared by every store and config generation: one writer per upload,
+   * whatever route or config generation it came by. */
   readonly locker: UploadLocker;
   /** A cleanup run is under way. */
   cleaning?: boolean;
@@ -29,8 +32,6 @@ export interface StoreLookup {
 
 interface StoreEntry extends StoreRuntime {
   readonly config: StoreConfig;
-  /** The root with symlinks resolved: stores on the same files share one lock table. */
-  readonly realRoot: string;
   timer?: NodeJS.Timeout;
   /** Aborted when the store leaves the config in force: a cleanup under way stops before its
    * next removal. */
@@ -43,15 +44,9 @@ interface StoreEntry extends StoreRuntime {
  */
 export class StoreSet implements StoreLookup {
   readonly entries: ReadonlyMap<string, StoreEntry>;
-  /** Lock tables this set made for roots no earlier generation used. */
-  readonly newLockers: ReadonlyMap<string, UploadLocker>;
 
-  constructor(
-    entries: ReadonlyMap<string, StoreEntry>,
-    newLockers: ReadonlyMap<string, UploadLocker>,
-  ) {
+  constructor(entries: ReadonlyMap<string, StoreEntry>) {
     this.entries = entries;
-    this.newLockers = newLockers;
   }
 
   get(name: string): StoreRuntime {
@@ -62,26 +57,32 @@ export class StoreSet implements StoreLookup {
 }
 
 /**
- * The stores of one gateway, with their lock tables and scheduled cleanups. A reload is two steps:
- * `prepare` builds the new set and changes nothing, `commit` puts it in force (stopping the
- * cleanups of stores that left or changed, starting those of stores that came or changed).
- * Stores whose config did not change carry over as they are. There is one lock table per real
- * root for the life of the process, so requests still draining on an old config and new ones
- * exclude each other even when a store was renamed or changed around the same files.
+ * The stores of one gateway, with their scheduled cleanups. A reload is two steps: `prepare`
+ * builds the new set and changes nothing, `commit` puts it in force (stopping the cleanups of
+ * stores that left or changed, starting those of stores that came or changed). Stores whose
+ * config did not change carry over as they are. Every store uses the gateway's one locker, so
+ * requests still draining on an old config and new ones exclude each other even when a store was
+ * renamed or changed around the same files (upload ids are unique across stores).
  */
 export class StoreRegistry implements StoreLookup {
   #current: StoreSet;
-  readonly #lockers = new Map<string, UploadLocker>();
+  readonly #locker: UploadLocker;
   /** Store roots seen to exist, kept across reloads (see DateShardedStore). */
   readonly #rootsSeen = new Set<string>();
   readonly #log: Logger;
   readonly #onCleanup: CleanupListener | undefined;
   #started = false;
 
-  constructor(configs: Record<string, StoreConfig>, log: Logger, onCleanup?: CleanupListener) {
+  constructor(
+    configs: Record<string, StoreConfig>,
+    locker: UploadLocker,
+    log: Logger,
+    onCleanup?: CleanupListener,
+  ) {
+    this.#locker = locker;
     this.#log = log;
     this.#onCleanup = onCleanup;
-    this.#current = new StoreSet(new Map(), new Map());
+    this.#current = new StoreSet(new Map());
     this.commit(this.prepare(configs));
   }
 
@@ -90,17 +91,13 @@ export class StoreRegistry implements StoreLookup {
     return this.#current;
   }
 
-  /** Builds the stores of a config; nothing in force changes until `commit`. */
+  /**
+   * Builds the stores of a config; nothing in force changes until `commit`. A hand-off folder
+   * that does not exist refuses the config (a ConfigError naming the key).
+   */
   prepare(configs: Record<string, StoreConfig>): StoreSet {
-    const newLockers = new Map<string, UploadLocker>();
-    const lockerFor = (realRoot: string): UploadLocker => {
-      let locker = this.#lockers.get(realRoot) ?? newLockers.get(realRoot);
-      if (!locker) {
-        locker = new UploadLocker();
-        newLockers.set(realRoot, locker);
-      }
-      return locker;
-    };
+    const issues = handoffDirIssues(configs);
+    if (issues.length > 0) throw new ConfigError(issues);
     const entries = new Map<string, StoreEntry>();
     for (const [name, config] of Object.entries(configs)) {
       const current = this.#current.entries.get(name);
@@ -109,25 +106,20 @@ export class StoreRegistry implements StoreLookup {
         continue;
       }
       const store = createStore(name, config, this.#rootsSeen);
-      const realRoot = storeIdentity(store);
       entries.set(name, {
         store,
-        locker: lockerFor(realRoot),
+        locker: this.#locker,
         config,
-        realRoot,
         retired: new AbortController(),
       });
     }
-    return new StoreSet(entries, newLockers);
+    return new StoreSet(entries);
   }
 
   /** Puts a prepared set in force; stores it does not keep never clean up again. */
   commit(next: StoreSet): void {
     const previous = this.#current;
     this.#current = next;
-    for (const [realRoot, locker] of next.newLockers) {
-      if (!this.#lockers.has(realRoot)) this.#lockers.set(realRoot, locker);
-    }
     const kept = new Set(next.entries.values());
     for (const entry of previous.entries.values()) {
       if (kept.has(entry)) continue;
@@ -172,9 +164,12 @@ export class StoreRegistry implements StoreLookup {
 
   async #cleanup(entry: StoreEntry): Promise<void> {
     const { store, locker } = entry;
-    const busyFolders = new Set([...locker.heldIds()].map((id) => store.folderOf(id)));
     try {
-      const report = await store.expire({ busyFolders, signal: entry.retired.signal });
+      const report = await cleanupUnderLock(store, locker, { signal: entry.retired.signal });
+      if (report === null) {
+        this.#log.info({ store: store.name }, 'cleanup skipped: another process is running one');
+        return;
+      }
       this.#onCleanup?.(store.name, report, store.location);
       this.#log.info(
         {

@@ -23,7 +23,7 @@ import { TusgateError } from '../../errors.ts';
 import { type CleanupOptions, type CleanupReport, cleanupStore } from './cleanup.ts';
 import { readInfo, type UploadInfo, writeInfo } from './info.ts';
 import { compileLayout, type Layout } from './layout.ts';
-import { storageFault, storageUnavailable } from './storage-faults.ts';
+import { errnoCode, storageFault, storageUnavailable } from './storage-faults.ts';
 import { isNativeUploadId, uploadIdTimestamp } from './upload-id.ts';
 import type {
   AppendHandle,
@@ -260,8 +260,21 @@ export class DateShardedStore implements UploadStore {
     const target = this.pathsFor(final.ID).data;
     let position = 0;
     for (const id of partialIds) {
+      const source = this.pathsFor(id).data;
       const sink = createWriteStream(target, { flags: 'r+', start: position });
-      await pipeline(createReadStream(this.pathsFor(id).data), sink);
+      await pipeline(createReadStream(source), sink).catch(async (error: unknown) => {
+        // Deleted (terminated, expired) since it was checked: the client's request names an
+        // upload that no longer exists, a 404 as when it was gone before (a vanished store is not).
+        const gone =
+          (error as NodeJS.ErrnoException).path === source && errnoCode(error) === 'ENOENT';
+        if (gone && !(await this.rootMissing())) {
+          throw new TusgateError('TUSGATE_ERR_UPLOAD_NOT_FOUND', {
+            message: `partial upload ${id} no longer exists`,
+            cause: error,
+          });
+        }
+        throw error;
+      });
       position += sink.bytesWritten;
     }
     if (sync) {
@@ -305,10 +318,8 @@ export class DateShardedStore implements UploadStore {
       });
     }
     await probeWritable(this.root);
-    if (this.handoffDir !== undefined) {
-      await mkdir(this.handoffDir, { recursive: true });
-      await probeWritable(this.handoffDir);
-    }
+    // Never created here: a missing hand-off folder is Galaxy's gone, not one to make up.
+    if (this.handoffDir !== undefined) await probeWritable(this.handoffDir);
     return { createdRoot };
   }
 

@@ -1,4 +1,5 @@
-import { TusgateError } from '../../errors.ts';
+import { lockUnavailable, TusgateError } from '../../errors.ts';
+import { LeaseLostError, LockStoreUnavailableError, type UploadLease } from '../locking/locker.ts';
 import type { RequestContext } from '../types.ts';
 import type { NativeEnvironment } from './environment.ts';
 import type { UploadInfo } from './info.ts';
@@ -41,17 +42,58 @@ export async function loadUpload(
   return upload;
 }
 
-/** Holds the upload's writer lock for `work`, or answers 423 when it stays busy. */
+/** What a request holding an upload's lock works with. */
+export interface UploadHold {
+  readonly lease: UploadLease;
+  /**
+   * Aborts when another request asks for the upload (its reason an `UploadInterrupted`) or the
+   * lease is lost (a `LeaseLostError`): stop reading the body, keep what is on disk.
+   */
+  readonly stop: AbortSignal;
+}
+
+/** The reason a holder's `stop` signal gives when another request asked for the upload. */
+export class UploadInterrupted extends Error {
+  constructor() {
+    super('another request asked for this upload');
+    this.name = 'UploadInterrupted';
+  }
+}
+
+/**
+ * Holds the upload's lock for `work`. A request for a held upload asks its holder to let go
+ * (tusd v2's hand-over) and waits up to `lockTimeout` for it: 423 when it stays busy, 503 when
+ * the lock store cannot be reached.
+ */
 export async function withUploadLock<T>(
   env: NativeEnvironment,
   id: string,
-  work: () => Promise<T>,
+  work: (hold: UploadHold) => Promise<T>,
 ): Promise<T> {
-  const release = await env.locker.acquire(id, env.lockTimeout);
-  if (release === null) throw new TusgateError('TUSGATE_ERR_UPLOAD_LOCKED');
+  const stop = new AbortController();
+  let lease: UploadLease | null;
   try {
-    return await work();
-  } finally {
-    release();
+    lease = await env.locker.acquire(id, {
+      waitMs: env.lockTimeout,
+      onReleaseRequested: () => stop.abort(new UploadInterrupted()),
+    });
+  } catch (error) {
+    if (error instanceof LockStoreUnavailableError) throw lockUnavailable(error);
+    throw error;
   }
+  if (lease === null) throw new TusgateError('TUSGATE_ERR_UPLOAD_LOCKED');
+  const held = lease;
+  const onLost = () => stop.abort(held.lost.reason);
+  held.lost.addEventListener('abort', onLost, { once: true });
+  try {
+    return await work({ lease: held, stop: stop.signal });
+  } finally {
+    held.lost.removeEventListener('abort', onLost);
+    await held.release();
+  }
+}
+
+/** Throws (503) when the holder may no longer write: its lease was lost. */
+export function assertHeld(hold: UploadHold): void {
+  if (!hold.lease.isValid()) throw lockUnavailable(new LeaseLostError(hold.lease.id));
 }

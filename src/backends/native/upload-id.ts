@@ -28,3 +28,19 @@ export function newUploadId(nowMs: number = Date.now()): string {
 export function uploadIdTimestamp(id: string): number {
   return Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
 }
+
+/**
+ * How far from now a hook-chosen id may be dated: the id is the upload's creation date, so one
+ * from the past would expire early (or land in a day folder already cleaned) and one from the
+ * future would outlive every expiry. Wide enough for clocks that disagree a little.
+ */
+export const hookIdWindowMs = 10 * 60_000;
+
+/** Why an id a pre-create hook chose cannot name a new upload; undefined when it can. */
+export function hookIdProblem(id: string, nowMs: number): string | undefined {
+  if (!isNativeUploadId(id)) return 'not a UUIDv7';
+  if (Math.abs(uploadIdTimestamp(id) - nowMs) > hookIdWindowMs) {
+    return `dated ${new Date(uploadIdTimestamp(id)).toISOString()}, more than ${hookIdWindowMs / 60_000} minutes from now`;
+  }
+  return undefined;
+}

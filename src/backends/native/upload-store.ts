@@ -39,6 +39,12 @@ export interface AppendOptions {
    * all of it back.
    */
   revocable: boolean;
+  /**
+   * Checked before anything is stored beyond the body writer's batches (an object store's part
+   * upload, its tail at `close`): throws when the request lost its lock on the upload, so a
+   * holder that lost it writes nothing more. The body writer checks it before each batch itself.
+   */
+  fence?: () => void;
 }
 
 /** The fields of a new upload's info the handlers choose; the store fills in the rest. */

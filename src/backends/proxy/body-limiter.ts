@@ -4,7 +4,8 @@ export type BodyAdmission =
 
 /**
  * Counts the upload bodies in flight to one backend, in all and per client address, so that one
- * client (or a crowd of slow ones) cannot take every body connection. A body over the limit is
+ * client (or a crowd of slow ones) cannot take every body connection (downloads use a second one,
+ * per address only). A body over the limit is
  * refused at once rather than queued: a queued body would sit in the client's socket, unread.
  */
 export class BodyLimiter {

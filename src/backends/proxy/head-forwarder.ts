@@ -63,15 +63,18 @@ export class HeadForwarder {
         headers: options.headers,
         agent: this.agent,
       });
-      const connectTimer = setTimeout(() => {
-        const error = Object.assign(new Error('connect timeout'), {
-          code: 'UND_ERR_CONNECT_TIMEOUT',
-        });
-        upstream.destroy(error);
-      }, this.connectTimeoutMs);
+      // Started once the agent hands out a socket that is still connecting: time queued for a
+      // free socket is not the backend failing to accept a connection.
+      let connectTimer: NodeJS.Timeout | undefined;
       upstream.once('socket', (socket) => {
-        if (!socket.connecting) clearTimeout(connectTimer);
-        else socket.once('connect', () => clearTimeout(connectTimer));
+        if (!socket.connecting) return;
+        connectTimer = setTimeout(() => {
+          const error = Object.assign(new Error('connect timeout'), {
+            code: 'UND_ERR_CONNECT_TIMEOUT',
+          });
+          upstream.destroy(error);
+        }, this.connectTimeoutMs);
+        socket.once('connect', () => clearTimeout(connectTimer));
       });
       upstream.setTimeout(this.idleTimeoutMs, () =>
         upstream.destroy(new BackendIdleError('backend made no progress')),

@@ -49,7 +49,10 @@ function connectionTokens(headers: IncomingHttpHeaders): Set<string> {
   );
 }
 
-/** Copies end-to-end headers, dropping hop-by-hop ones and any named in `Connection`. */
+/**
+ * Copies end-to-end headers, dropping hop-by-hop ones, any named in `Connection` and HTTP/2's
+ * pseudo-headers (`:path`...: the upstream request is HTTP/1.1 and carries its own).
+ */
 export function endToEndHeaders(
   headers: IncomingHttpHeaders,
   alsoDrop: ReadonlySet<string> = new Set(),
@@ -57,7 +60,8 @@ export function endToEndHeaders(
   const named = connectionTokens(headers);
   const out: Record<string, string | string[]> = {};
   for (const [key, value] of Object.entries(headers)) {
-    if (value === undefined || hopByHop.has(key) || named.has(key) || alsoDrop.has(key)) continue;
+    if (value === undefined || key.startsWith(':')) continue;
+    if (hopByHop.has(key) || named.has(key) || alsoDrop.has(key)) continue;
     out[key] = value;
   }
   return out;

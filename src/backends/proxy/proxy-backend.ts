@@ -21,6 +21,7 @@ import { BodyLimiter } from './body-limiter.ts';
 import { ForwardHandler, type ForwardOutcome } from './forward-handler.ts';
 import { HeadForwarder } from './head-forwarder.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
+import { LearnedLengths } from './learned-lengths.ts';
 import { upstreamBody } from './request-body.ts';
 import { UrlMapper } from './url-mapping.ts';
 
@@ -38,7 +39,8 @@ export interface ProxyBackendOptions {
  * its connection for as long as the client takes to send it; so upload bodies get a pool of their
  * own, and every other request one that slow uploads cannot fill (HEAD: its own agent; GET
  * downloads, which a slow reader holds as long, a third pool). Bodies beyond the body pool's
- * size, or beyond one client address's share of it, are refused rather than queued.
+ * size, or beyond one client address's share of it, are refused rather than queued; so are
+ * downloads beyond one address's share of the download pool (the rest queue for a connection).
  */
 export class ProxyBackend implements Backend {
   readonly kind = 'proxy' as const;
@@ -48,7 +50,9 @@ export class ProxyBackend implements Backend {
   private readonly controlPool: Pool;
   private readonly downloadPool: Pool;
   private readonly bodies: BodyLimiter;
+  private readonly downloads: BodyLimiter;
   private readonly headForwarder: HeadForwarder;
+  private readonly learnedLengths = new LearnedLengths();
   private readonly config: ProxyBackendConfig;
   private readonly metrics: Metrics;
   private readonly routeName: string;
@@ -64,6 +68,11 @@ export class ProxyBackend implements Backend {
     this.controlPool = this.createPool(controlConnections);
     this.downloadPool = this.createPool(controlConnections);
     this.bodies = new BodyLimiter({ total: connections, perClient: limits.bodiesPerClient });
+    // Only the share per address: downloads beyond the pool's size wait for a connection.
+    this.downloads = new BodyLimiter({
+      total: Number.POSITIVE_INFINITY,
+      perClient: limits.downloadsPerClient,
+    });
     this.headForwarder = new HeadForwarder(options.config.url, {
       connections: controlConnections,
       idleTimeoutMs: options.config.idleTimeout,
@@ -119,7 +128,7 @@ export class ProxyBackend implements Backend {
 
     let createdAtBackend: string | undefined;
     const rewriteHeaders = (status: number, upstream: IncomingHttpHeaders) => {
-      observeLifecycle(status, upstream, ctx);
+      observeLifecycle(status, upstream, ctx, this.learnedLengths);
       const headers = this.rewriteResponseHeaders(status, upstream, ctx);
       if (method === 'POST' && status === 201) {
         createdAtBackend = this.recordCreation(upstream.location, ctx);
@@ -155,17 +164,28 @@ export class ProxyBackend implements Backend {
         .forward({ path, headers, res, rewriteHeaders, onError })
         .then(record);
     }
-    let releaseBody: (() => void) | undefined;
-    if (withBody) {
+    let releaseSlot: (() => void) | undefined;
+    if (method === 'GET') {
+      const admission = this.downloads.admit(ctx.client.address);
+      if (!admission.admitted) {
+        this.refuseDownload(res, ctx);
+        return Promise.resolve();
+      }
+      releaseSlot = admission.release;
+      res.once('close', releaseSlot);
+    } else if (withBody) {
       // Before the body is piped anywhere: a refused body is left for the gateway to drain.
       const admission = this.bodies.admit(ctx.client.address);
       if (!admission.admitted) {
         this.refuseBody(res, ctx, admission.reason);
         return Promise.resolve();
       }
-      releaseBody = admission.release;
-      res.once('close', releaseBody);
+      releaseSlot = admission.release;
+      res.once('close', releaseSlot);
     }
+    // Admitted, owner checked: a client waiting on Expect may send its body now (the backend
+    // never sees Expect: Node answers the interim response here, not upstream).
+    if (withBody) ctx.continue();
     const body = withBody
       ? upstreamBody(req, undeclaredBodyLimit(tus, ctx.route.config.maxSize))
       : null;
@@ -194,7 +214,7 @@ export class ProxyBackend implements Backend {
           ctx.bytesSent += count;
         },
         done: (outcome) => {
-          releaseBody?.();
+          releaseSlot?.();
           record(outcome);
           resolve();
         },
@@ -219,6 +239,19 @@ export class ProxyBackend implements Backend {
     sendError(
       res,
       new TusgateError(code, { headers: { 'Retry-After': retryAfter } }),
+      ctx.requestId,
+    );
+  }
+
+  private refuseDownload(res: ServerResponse, ctx: RequestContext): void {
+    this.metrics.proxyDownloadsRefused.inc({ route: this.routeName, backend: this.name });
+    ctx.log.info({ backend: this.name, reason: 'client_limit' }, 'download refused');
+    const retryAfter = String(Math.ceil(this.config.limits.retryAfter / 1000));
+    sendError(
+      res,
+      new TusgateError('TUSGATE_ERR_TOO_MANY_DOWNLOADS', {
+        headers: { 'Retry-After': retryAfter },
+      }),
       ctx.requestId,
     );
   }
@@ -333,28 +366,58 @@ export class ProxyBackend implements Backend {
 
 /**
  * What a legacy server did to an upload, read from its answer: it does not tell us otherwise.
- * "Finished" needs the upload's length: from this request (creation, deferred length) or from the
- * creation request, recorded in the affinity table.
+ * "Finished" needs the upload's length: from this request (creation, deferred length), from the
+ * affinity table (the creation, or the PATCH that declared a deferred length), or, for an upload
+ * the table does not know, from the backend's last HEAD answer.
  */
 function observeLifecycle(
   status: number,
   upstream: IncomingHttpHeaders,
   ctx: RequestContext,
+  learned: LearnedLengths,
 ): void {
   const { method, uploadLength, concat } = ctx.tus;
   if (method === 'DELETE' && status === 204) {
     ctx.lifecycle.terminated = true;
     return;
   }
+  if (method === 'HEAD' && status === 200) {
+    learnLength(ctx, readTusResponse(upstream).uploadLength, learned);
+    return;
+  }
   const isCreation = method === 'POST' && status === 201;
   if (!isCreation && !(method === 'PATCH' && status === 204)) return;
-  if (uploadLength !== undefined) ctx.uploadLength = uploadLength;
-  if (isCreation) ctx.lifecycle.created = true;
+  if (isCreation) {
+    if (uploadLength !== undefined) ctx.uploadLength = uploadLength;
+    ctx.lifecycle.created = true;
+  } else {
+    learnLength(ctx, uploadLength, learned);
+    if (ctx.uploadLength == null && ctx.uploadId !== null) {
+      ctx.uploadLength = learned.get(ctx.uploadId);
+    }
+  }
   const offset = readTusResponse(upstream).uploadOffset ?? (isCreation ? 0 : undefined);
   if (concat.kind === 'final' && isCreation) ctx.lifecycle.finished = true;
   else if (offset !== undefined && ctx.uploadLength != null && offset === ctx.uploadLength) {
     ctx.lifecycle.finished = true;
+    if (ctx.uploadId !== null) learned.delete(ctx.uploadId);
   }
+}
+
+/** A length the owner table did not have: kept on record when it can be, else in memory. */
+function learnLength(ctx: RequestContext, length: number | undefined, learned: LearnedLengths) {
+  const id = ctx.uploadId;
+  if (length === undefined || id === null || ctx.uploadLength != null) return;
+  ctx.uploadLength = length;
+  const record = ctx.recordUploadLength;
+  if (record === undefined) {
+    learned.set(id, length);
+    return;
+  }
+  // Only for metrics and observed hooks: a failed record is logged, the request goes on.
+  record(length).catch((error: unknown) =>
+    ctx.log.warn({ err: error, uploadId: id }, 'upload length not recorded'),
+  );
 }
 
 function lastSegment(location: string | undefined): string | undefined {

@@ -67,6 +67,8 @@ const jwtAuth = z
     audience: z.string().min(1).optional(),
     principalClaim: z.string().min(1).default('sub'),
     clockTolerance: duration.default(5_000),
+    /** Refuse tokens without an `exp` claim (they would be valid forever). */
+    requireExpiry: z.boolean().default(true),
     /** How long fetched JWKS keys are trusted before they are fetched again. */
     jwksCacheTtl: duration.default(600_000),
   })
@@ -90,9 +92,15 @@ const jwtAuth = z
   })
   .transform((value) => ({
     ...value,
+    // A public key's default follows its type (the authenticator reads it from the key); a key
+    // set's keys are matched to the token's alg by their own type.
     algorithms:
       value.algorithms ??
-      (value.secret !== undefined ? [...hmacAlgorithms] : [...asymmetricAlgorithms]),
+      (value.secret !== undefined
+        ? [...hmacAlgorithms]
+        : value.jwksUrl !== undefined
+          ? [...asymmetricAlgorithms]
+          : undefined),
   }));
 
 const galaxyAuth = z.strictObject({

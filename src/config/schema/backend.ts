@@ -18,6 +18,8 @@ export const proxyBackendSchema = z.strictObject({
     .strictObject({
       /** Upload bodies in flight from one client address; more get 429. */
       bodiesPerClient: z.number().int().min(1).max(4096).default(64),
+      /** Downloads (GET) in flight from one client address; more get 429. */
+      downloadsPerClient: z.number().int().min(1).max(4096).default(16),
       /** Sent as Retry-After with a 429 or 503 refusal. */
       retryAfter: duration.default(10_000),
     })

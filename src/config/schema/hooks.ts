@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration, httpUrl } from './common.ts';
+import { duration, httpUrl, size } from './common.ts';
 
 export const hookEventTypes = [
   'pre-create',
@@ -35,7 +35,10 @@ const httpHook = z.strictObject({
   forwardHeaders: z.array(z.string().min(1)).default([]),
   /** Fixed headers for the receiver, e.g. its own Authorization. */
   headers: z.record(z.string().min(1), z.string()).default({}),
+  /** The whole hook request, answer included (tusd: -hooks-http-timeout). */
   timeout: duration.default(10_000),
+  /** A longer answer body is a failure (tusd: -hooks-http-size-limit, 5 KiB too). */
+  sizeLimit: size.default(5 * 1024),
 });
 
 const amqpHook = z
@@ -56,7 +59,7 @@ const amqpHook = z
     timeout: duration.default(10_000),
   })
   .refine((hook) => hook.events.every((event) => event.startsWith('post-')), {
-    message: 'AMQP cannot answer: only post-* events (pre-* need an http or file hook)',
+    message: 'AMQP cannot answer: only post-* events (pre-* need an http, grpc or file hook)',
     path: ['events'],
   });
 
@@ -68,5 +71,35 @@ const fileHook = z.strictObject({
   timeout: duration.default(30_000),
 });
 
-export const hookSchema = z.discriminatedUnion('type', [httpHook, amqpHook, fileHook]);
+/** A gRPC metadata key: what grpc-js accepts as text metadata, minus gRPC's own `grpc-*`. */
+const metadataKey = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, "_", "." or "-" (a gRPC metadata key)')
+  .refine((key) => !/^grpc-|-bin$/i.test(key), 'grpc-* and *-bin metadata keys are not allowed');
+
+const grpcHook = z.strictObject({
+  type: z.literal('grpc'),
+  ...common,
+  /** host:port of a HookHandler server of tusd's hook.proto (tusd: -hooks-grpc). */
+  url: z
+    .string()
+    .regex(
+      /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/,
+      'must be host:port, e.g. 127.0.0.1:8000',
+    ),
+  /** TLS, checked against the CAs Node trusts; plaintext (as tusd by default) otherwise. */
+  tls: z.boolean().default(false),
+  /** Client request headers sent along as call metadata (tusd: -hooks-grpc-forward-headers). */
+  forwardHeaders: z.array(metadataKey).default([]),
+  /** Fixed call metadata for the receiver, e.g. its own token (printable ASCII values). */
+  headers: z
+    .record(metadataKey, z.string().regex(/^[ -~]*$/, 'must be printable ASCII'))
+    .default({}),
+  /** The whole call (a gRPC deadline). */
+  timeout: duration.default(10_000),
+  /** A larger answer message is a failure. */
+  sizeLimit: size.default(5 * 1024),
+});
+
+export const hookSchema = z.discriminatedUnion('type', [httpHook, amqpHook, fileHook, grpcHook]);
 export type HookConfig = z.output<typeof hookSchema>;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { referenceIssues } from '../references.ts';
 import { name } from './common.ts';
+import { lockingSchema } from './locking.ts';
 import { routeSchema } from './route.ts';
 import { sentrySchema } from './sentry.ts';
 import { affinitySchema, loggingSchema, serverSchema } from './server.ts';
@@ -12,6 +13,7 @@ export const configSchema = z
     logging: loggingSchema.default(() => loggingSchema.parse({})),
     stores: z.record(name, storeSchema).default({}),
     affinity: affinitySchema.default(() => affinitySchema.parse({})),
+    locking: lockingSchema.default(() => lockingSchema.parse({})),
     sentry: sentrySchema.default(() => sentrySchema.parse({})),
     /**
      * A folder (on a local disk) where post-* hook events wait until delivered, so a restart or

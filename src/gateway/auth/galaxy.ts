@@ -4,7 +4,8 @@ import { Agent, request } from 'undici';
 import type { AuthConfig } from '../../config/schema/index.ts';
 import { canonicalHeaderName } from '../../hooks/header-names.ts';
 import { hookUploadFromRequest } from '../../hooks/payload.ts';
-import type { HookEvent } from '../../hooks/types.ts';
+import { parseHookAnswer } from '../../hooks/sinks/sink.ts';
+import type { HookEvent, HookResponse } from '../../hooks/types.ts';
 import { DecisionCache } from './decision-cache.ts';
 import {
   type Authenticator,
@@ -22,9 +23,10 @@ type Verdict = { admitted: true } | { admitted: false; failure: AuthFailure };
 /**
  * Asks Galaxy, the way tusd's HTTP hooks do for `pre-create`: a POST of the tusd v2 hook JSON to
  * Galaxy's hook endpoint with the client's `X-Api-Key` and `Cookie` forwarded as request headers
- * (Galaxy's decorator reads them there and never reads the body) and in the JSON. A 2xx without
- * `RejectUpload: true` admits. Galaxy does not say who the user is, so the principal is a hash of
- * the credential it accepted: the API key, else the session cookie.
+ * (Galaxy's decorator reads them there and never reads the body) and in the JSON. A JSON 2xx
+ * without `RejectUpload: true` admits; a 2xx that is not a readable hook answer is an outage
+ * (503, not cached). Galaxy does not say who the user is, so the principal is a hash of the
+ * credential it accepted: the API key, else the session cookie.
  */
 export class GalaxyAuthenticator implements Authenticator {
   readonly #config: GalaxyConfig;
@@ -124,7 +126,14 @@ export class GalaxyAuthenticator implements Authenticator {
         failure: unavailable(cause),
       };
     }
-    if (rejects(text, contentType)) {
+    let answer: HookResponse;
+    try {
+      answer = readAnswer(text, contentType);
+    } catch (error) {
+      // A maintenance page or a broken proxy answering 2xx: nobody said yes, so nobody gets in.
+      return { admitted: false, failure: unavailable(error) };
+    }
+    if (answer.RejectUpload === true) {
       return { admitted: false, failure: new GalaxyRefusal('TUSGATE_ERR_FORBIDDEN', 'rejected') };
     }
     return { admitted: true };
@@ -148,14 +157,23 @@ function unavailable(cause: unknown): AuthFailure {
   });
 }
 
-/** True when a 2xx hook answer says `RejectUpload: true` (Galaxy itself answers `null`). */
-function rejects(text: string, contentType: string): boolean {
-  if (!/json/i.test(contentType) || text.trim() === '') return false;
+/**
+ * Reads a 2xx hook answer: JSON `null` (what Galaxy answers) or a hook response object. Anything
+ * else, an empty body included, throws: only an answer Galaxy actually gave may admit.
+ */
+function readAnswer(text: string, contentType: string): HookResponse {
+  if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType.trim())) {
+    throw new Error(
+      `Galaxy hook endpoint answered a 2xx that is not JSON (${contentType || 'no Content-Type'})`,
+    );
+  }
+  if (text.trim() === '') throw new Error('Galaxy hook endpoint answered an empty 2xx');
   try {
-    const answer = JSON.parse(text) as { RejectUpload?: unknown } | null;
-    return answer !== null && typeof answer === 'object' && answer.RejectUpload === true;
-  } catch {
-    return false;
+    return parseHookAnswer(text);
+  } catch (error) {
+    throw new Error('Galaxy hook endpoint answered a 2xx that is not a hook response', {
+      cause: error,
+    });
   }
 }
 

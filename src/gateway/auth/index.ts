@@ -2,7 +2,7 @@ import type { AuthConfig } from '../../config/schema/index.ts';
 import { readTokensFile } from '../../config/tokens-file.ts';
 import { ConfigError } from '../../errors.ts';
 import { GalaxyAuthenticator } from './galaxy.ts';
-import { JwtAuthenticator } from './jwt.ts';
+import { AlgorithmMismatch, JwtAuthenticator } from './jwt.ts';
 import { StaticAuthenticator } from './static.ts';
 import type { Authenticator } from './types.ts';
 
@@ -20,6 +20,9 @@ export function createAuthenticator(config: AuthConfig, at: string): Authenticat
       try {
         return new JwtAuthenticator(config);
       } catch (error) {
+        if (error instanceof AlgorithmMismatch) {
+          throw new ConfigError([{ path: `${at}.algorithms`, message: error.message }]);
+        }
         throw new ConfigError([
           {
             path: `${at}.publicKey`,

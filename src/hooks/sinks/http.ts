@@ -1,4 +1,4 @@
-import { Agent, request } from 'undici';
+import { Agent, type Dispatcher, request } from 'undici';
 import type { HookConfig } from '../../config/schema/hooks.ts';
 import { canonicalHeaderName } from '../header-names.ts';
 import type { HookEvent, HookResponse } from '../types.ts';
@@ -8,7 +8,8 @@ type HttpHookConfig = Extract<HookConfig, { type: 'http' }>;
 
 /**
  * tusd's HTTP hooks: a POST of the hook JSON, forwarded client headers set on the request itself,
- * a 2xx answer whose JSON body (if any) is the hook's response; anything else is a failure.
+ * a 2xx `application/json` answer of at most `sizeLimit` bytes whose body is the hook's response;
+ * anything else, or no answer within `timeout`, is a failure.
  */
 export class HttpHookSink implements HookSink {
   readonly type = 'http';
@@ -38,14 +39,42 @@ export class HttpHookSink implements HookSink {
       bodyTimeout: this.config.timeout,
       signal: AbortSignal.timeout(this.config.timeout),
     });
-    const text = await response.body.text();
     if (response.statusCode < 200 || response.statusCode >= 300) {
+      await response.body.dump();
       throw new Error(`hook endpoint answered ${response.statusCode}`);
     }
+    // As tusd v2.9+: an answer is JSON by its Content-Type and its body, and a small one.
+    const type = response.headers['content-type'];
+    if (
+      typeof type !== 'string' ||
+      type.split(';')[0]?.trim().toLowerCase() !== 'application/json'
+    ) {
+      await response.body.dump();
+      throw new Error(
+        `hook endpoint answered Content-Type ${String(type).slice(0, 100)}, not application/json`,
+      );
+    }
+    const text = await readLimited(response.body, this.config.sizeLimit);
+    if (text.trim() === '') throw new Error('hook endpoint answered an empty body, not JSON');
     return parseHookAnswer(text);
   }
 
   async close(): Promise<void> {
     await this.#agent.close();
   }
+}
+
+/** The body as text; an error once it is longer than `limit` bytes (the rest is not read). */
+async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of body) {
+    length += (chunk as Buffer).length;
+    if (length > limit) {
+      body.destroy();
+      throw new Error(`hook answer larger than sizeLimit (${limit} bytes)`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }

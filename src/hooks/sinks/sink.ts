@@ -1,4 +1,5 @@
 import type { HookConfig } from '../../config/schema/hooks.ts';
+import { hookAnswerFrom } from '../answer.ts';
 import type { HookEvent, HookResponse } from '../types.ts';
 
 /** One configured hook receiver. `send` resolves with its answer or rejects when it failed. */
@@ -23,13 +24,11 @@ export class HookRefusal extends Error {
   }
 }
 
-/** Reads a hook's answer: empty is `{}`; anything but a JSON object is an error. */
+/**
+ * Reads a hook's JSON answer (file hooks: empty is `{}`). Anything that is not JSON, or not tusd's
+ * HookResponse, is an error (src/hooks/answer.ts).
+ */
 export function parseHookAnswer(text: string): HookResponse {
   if (text.trim() === '') return {};
-  const parsed: unknown = JSON.parse(text);
-  if (parsed === null) return {};
-  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new Error('the hook answered something other than a JSON object');
-  }
-  return parsed as HookResponse;
+  return hookAnswerFrom(JSON.parse(text));
 }

@@ -199,3 +199,93 @@ describe('CORS', () => {
     });
   }
 });
+
+describe("CORS: the route's own headers", () => {
+  let tusd: RunningTusd;
+  let dir: { path: string; remove: () => Promise<void> };
+  let gw: RunningGateway;
+
+  before(async () => {
+    tusd = await startTusd();
+    dir = await tempDir('tusgate-cors-route-');
+    gw = await startGateway({
+      stores: { main: { type: 'date-sharded', root: join(dir.path, 'store') } },
+      routes: [
+        {
+          name: 'canaried',
+          match: { pathPrefix: '/files/' },
+          auth: { type: 'static', header: 'X-Job-Files-Token', tokens: { [token]: 'alice' } },
+          cors: { origins: [galaxyOrigin], credentials: true },
+          backends: {
+            legacy: { type: 'tusd', url: tusd.url },
+            native: { type: 'native', store: 'main' },
+          },
+          create: 'legacy',
+          canary: {
+            backend: 'native',
+            weight: 0,
+            stickyHeader: 'X-Galaxy-User',
+            override: { allow: ['alice'] },
+          },
+        },
+        {
+          name: 'no-cors',
+          match: { pathPrefix: '/plain/' },
+          backends: { legacy: { type: 'tusd', url: tusd.url } },
+        },
+      ],
+    });
+  });
+  after(async () => {
+    await gw?.stop();
+    await tusd?.stop();
+    await dir?.remove();
+  });
+
+  test('the preflight allows the token header, the canary override and the sticky header; a page can then choose the backend', async () => {
+    const own = ['X-Job-Files-Token', 'X-Tusgate-Backend', 'X-Galaxy-User'];
+    const requested = ['Tus-Resumable', 'Upload-Length', ...own];
+    const preflight = await fetch(`${gw.url}/files/`, {
+      method: 'OPTIONS',
+      headers: {
+        Origin: galaxyOrigin,
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': requested.join(', ').toLowerCase(),
+      },
+    });
+    assert.deepEqual(browserAcceptsPreflight(preflight, galaxyOrigin, 'POST', requested), []);
+    const listed = (preflight.headers.get('access-control-allow-headers') ?? '')
+      .split(',')
+      .map((item) => item.trim().toLowerCase());
+    assert.equal(new Set(listed).size, listed.length, 'each header listed once');
+
+    // What the page then sends: the override puts this upload on the native backend.
+    const created = await fetch(`${gw.url}/files/`, {
+      method: 'POST',
+      headers: {
+        ...tus,
+        Origin: galaxyOrigin,
+        'X-Job-Files-Token': token,
+        'X-Tusgate-Backend': 'native',
+        'X-Galaxy-User': 'alice',
+        'Upload-Length': '1',
+      },
+    });
+    assert.equal(created.status, 201);
+    const id = (created.headers.get('location') ?? '').split('/').at(-1) ?? '';
+    assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7/, 'a native (UUIDv7) id');
+  });
+  test('docs/galaxy.md: without a cors block, tusd answers the preflight and a page cannot send X-Api-Key', async () => {
+    const requested = ['Tus-Resumable', 'Upload-Length', 'X-Api-Key'];
+    const preflight = await fetch(`${gw.url}/plain/`, {
+      method: 'OPTIONS',
+      headers: {
+        Origin: galaxyOrigin,
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': requested.join(', ').toLowerCase(),
+      },
+    });
+    const problems = browserAcceptsPreflight(preflight, galaxyOrigin, 'POST', requested);
+    assert.ok(problems.includes('header X-Api-Key'), problems.join(', '));
+  });
+});

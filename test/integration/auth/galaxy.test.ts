@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as tusClient from 'tus-js-client';
@@ -28,6 +29,7 @@ describe('Galaxy authentication', () => {
     tusd = await startTusd();
     dir = await tempDir('tusgate-galaxy-');
     file = await randomFile(dir.path, 1024 * 1024 + 17);
+    await mkdir(join(dir.path, 'upload_store'));
     const auth = { type: 'galaxy', url: galaxy.baseUrl, cacheTtl: '1s', timeout: '2s' };
     gw = await startGateway({
       stores: {

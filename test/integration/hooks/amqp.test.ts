@@ -11,6 +11,7 @@ import {
 import { randomFile, tempDir } from '../../helpers/files.ts';
 import { type RunningGateway, startGateway } from '../../helpers/gateway.ts';
 import { eventually } from '../../helpers/hook-receiver.ts';
+import { scrape, seriesSum } from '../../helpers/metrics.ts';
 import { tusUpload } from '../../helpers/tus-client.ts';
 
 interface HookMessage {
@@ -84,10 +85,25 @@ describe('AMQP hooks on RabbitMQ', () => {
       .filter((hook) => hook.Event.Upload.ID === id);
 
   test('each event of an upload arrives once, durable and persistent, with its routing key', async () => {
+    const deliveries = (text: string, event: string, result: string) =>
+      seriesSum(text, 'tusgate_hook_deliveries_total', { route: 'json', event, result });
+    const before = await scrape(gw.adminUrl);
     const result = await tusUpload(file, { endpoint: `${gw.url}/files/`, chunkSize: 128 * 1024 });
     const id = result.url.slice(result.url.lastIndexOf('/') + 1);
     await eventually(() => hooksFor(json, id).some((hook) => hook.Type === 'post-finish'));
-    await new Promise((resolve) => setTimeout(resolve, 300)); // room for a duplicate to show
+    // A duplicate can only come from a retry. Once the sink has nothing queued, each event was
+    // published exactly once and never retried, so no copy can still be on its way.
+    let settled = '';
+    for (let attempt = 0; ; attempt++) {
+      settled = await scrape(gw.adminUrl);
+      if (seriesSum(settled, 'tusgate_hook_queued', { route: 'json' }) === 0) break;
+      assert.ok(attempt < 200, 'the json sink never emptied its queue');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    for (const event of ['post-create', 'post-finish']) {
+      assert.equal(deliveries(settled, event, 'success') - deliveries(before, event, 'success'), 1);
+      assert.equal(deliveries(settled, event, 'retry') - deliveries(before, event, 'retry'), 0);
+    }
     assert.deepEqual(
       hooksFor(json, id).map((hook) => hook.Type),
       ['post-create', 'post-finish'],

@@ -225,6 +225,36 @@ describe('HTTP hooks', () => {
     }
   });
 
+  test('a failing pre-finish hook refuses nothing: the upload is complete (onError: reject)', async () => {
+    receiver.answer('pre-finish', 500, { error: 'boom' });
+    try {
+      const created = await fetch(`${gw.url}/files/`, {
+        method: 'POST',
+        headers: { ...tus, 'Upload-Length': '3' },
+      });
+      assert.equal(created.status, 201);
+      const url = created.headers.get('location') ?? '';
+      const finished = await fetch(url, {
+        method: 'PATCH',
+        headers: {
+          ...tus,
+          'Upload-Offset': '0',
+          'Content-Type': 'application/offset+octet-stream',
+        },
+        body: 'abc',
+      });
+      assert.equal(finished.status, 204);
+      assert.equal(finished.headers.get('upload-offset'), '3');
+      const download = await fetch(url, { headers: tus });
+      assert.equal(await download.text(), 'abc');
+      assert.ok(
+        gw.logs().some((entry) => entry.msg === 'pre-hook failed' && entry.event === 'pre-finish'),
+      );
+    } finally {
+      receiver.answer('pre-finish', 200, {});
+    }
+  });
+
   test('post-receive StopUpload ends the PATCH with the hook answer and removes the upload', async () => {
     receiver.answer('post-receive', 200, {
       StopUpload: true,

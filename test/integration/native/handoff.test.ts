@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile, rename, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -95,6 +95,7 @@ describe('tusgate cleanup --config F [--dry-run] and hand-off links', () => {
 
   before(async () => {
     dir = await tempDir('tusgate-handoff-cli-');
+    await mkdir(handoffDir());
     configFile = join(dir.path, 'tusgate.yaml');
     await writeFile(
       configFile,

@@ -69,17 +69,24 @@ async function expiredUpload(root: string): Promise<string> {
 }
 
 /**
- * Creates a 1000-byte upload and starts a PATCH that sends 100 bytes and holds its lock until
- * `finish` sends the rest (and checks the upload completed). `probe` sends a PATCH that cannot
- * write (a wrong offset): 423 while the upload is locked, 409 when it is not.
+ * Creates a 1000-byte upload and starts a PATCH that sends 100 bytes and holds its lock (seen in
+ * the gateway's lock metrics). `handOver` sends a PATCH that cannot write (a wrong offset): it
+ * asks the holder to let go when both share a locker (the holder answers 400, the probe 409 at
+ * offset 100); with a lock table of its own the probe would not reach the holder at all.
  */
-async function holdUploadLock(url: string) {
+async function holdUploadLock(url: string, adminUrl: string) {
   const created = await fetch(`${url}/files/`, {
     method: 'POST',
     headers: { ...tus, 'Upload-Length': '1000' },
   });
   assert.equal(created.status, 201);
   const location = new URL(created.headers.get('location') as string, url).href;
+  const acquired = async () =>
+    metricValue(await scrape(adminUrl), 'tusgate_lock_acquisitions_total', {
+      locker: 'memory',
+      result: 'acquired',
+    });
+  const before = await acquired();
   const holder = request(location, {
     method: 'PATCH',
     headers: {
@@ -97,29 +104,25 @@ async function holdUploadLock(url: string) {
     holder.on('error', reject);
   });
   holder.write(Buffer.alloc(100, 1));
-  const probe = async () =>
-    (
-      await fetch(location, {
-        method: 'PATCH',
-        headers: {
-          ...tus,
-          'Upload-Offset': '999',
-          'Content-Type': 'application/offset+octet-stream',
-        },
-        body: Buffer.alloc(1),
-      })
-    ).status;
   // The holder's request may not have reached the lock yet: wait until it has.
-  let status = await probe();
-  for (let attempt = 0; status !== 423 && attempt < 50; attempt++) status = await probe();
-  assert.equal(status, 423, 'the first PATCH holds the lock');
-  const finish = async () => {
-    holder.end(Buffer.alloc(900, 2));
-    assert.equal(await answer, 204);
-    const head = await fetch(location, { method: 'HEAD', headers: tus });
-    assert.equal(head.headers.get('upload-offset'), '1000');
+  for (let attempt = 0; (await acquired()) === before; attempt++) {
+    assert.ok(attempt < 200, 'the first PATCH never took the lock');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const handOver = async () => {
+    const probe = await fetch(location, {
+      method: 'PATCH',
+      headers: {
+        ...tus,
+        'Upload-Offset': '999',
+        'Content-Type': 'application/offset+octet-stream',
+      },
+      body: Buffer.alloc(1),
+    });
+    holder.destroy();
+    return { probe: probe.status, holder: await answer.catch(() => 0) };
   };
-  return { probe, finish };
+  return { handOver };
 }
 
 describe('config reload and the stores', () => {
@@ -144,6 +147,35 @@ describe('config reload and the stores', () => {
     await eventually(() => cleanups(name) >= target, 15_000);
   };
 
+  test('a reload naming a hand-off folder that does not exist is refused, naming the key; nothing is created', async () => {
+    const root = join(dir.path, 'store');
+    const handoff = join(dir.path, 'galaxy', 'tus_upload_store');
+    await mkdir(handoff, { recursive: true });
+    const raw = (handoffDir: string) => ({
+      stores: { main: { ...store(root), handoffDir } },
+      routes: [route('files', '/files/', 'main')],
+    });
+    gw = await startGateway(raw(handoff));
+    const typo = join(dir.path, 'galaxy', 'tus_uplaod_store');
+    assert.equal(gw.gateway.reload(configOf(raw(typo))), false);
+    assert.equal(await exists(typo), false, 'the mistyped folder was created');
+    const refused = gw
+      .logs()
+      .find((entry) => String(entry.msg).startsWith('configuration reload refused'));
+    const issues = (refused as { issues?: { path: string; message: string }[] } | undefined)
+      ?.issues;
+    assert.equal(issues?.[0]?.path, 'stores.main.handoffDir');
+    assert.match(issues?.[0]?.message ?? '', /does not exist/);
+    // The running config still hands off into the real folder.
+    const created = await fetch(`${gw.url}/files/`, {
+      method: 'POST',
+      headers: { ...tus, 'Upload-Length': '0' },
+    });
+    assert.equal(created.status, 201);
+    const id = (created.headers.get('location') ?? '').split('/').at(-1) ?? '';
+    assert.equal(await exists(join(handoff, id)), true);
+  });
+
   test('a store dropped by a reload cleans up no more', async () => {
     const keep = join(dir.path, 'keep');
     const gone = join(dir.path, 'gone');
@@ -156,7 +188,7 @@ describe('config reload and the stores', () => {
     const accepted = gw.gateway.reload(
       configOf({ stores: { keep: store(keep) }, routes: [route('files', '/files/', 'keep')] }),
     );
-    assert.notEqual(accepted, false, 'the reload was refused');
+    assert.equal(accepted, true, 'the reload was refused');
     // A run of the dropped store already under way when the reload came may still finish.
     await moreCleanups('keep', 2);
     const goneRuns = cleanups('gone');
@@ -166,7 +198,7 @@ describe('config reload and the stores', () => {
     assert.equal(await exists(left), true, 'something deleted under the dropped root');
   });
 
-  test('a store renamed onto the same files keeps one lock table across the generations', async () => {
+  test('a store renamed onto the same files keeps one locker across the generations', async () => {
     const root = join(dir.path, 'store');
     await mkdir(root, { recursive: true });
     // The same folder by another path: stores are compared by their real root.
@@ -176,7 +208,7 @@ describe('config reload and the stores', () => {
       stores: { old: store(root) },
       routes: [route('files', '/files/', 'old')],
     });
-    const { probe, finish } = await holdUploadLock(gw.url);
+    const { handOver } = await holdUploadLock(gw.url, gw.adminUrl);
 
     const accepted = gw.gateway.reload(
       configOf({
@@ -184,10 +216,12 @@ describe('config reload and the stores', () => {
         routes: [route('files', '/files/', 'renamed')],
       }),
     );
-    assert.notEqual(accepted, false, 'the reload was refused');
-    assert.equal(await probe(), 423, 'a request on the new generation got a lock of its own');
-
-    await finish();
+    assert.equal(accepted, true, 'the reload was refused');
+    assert.deepEqual(
+      await handOver(),
+      { probe: 409, holder: 400 },
+      'a request on the new generation asks the holder of the old one to hand over',
+    );
   });
 
   test('a store whose root changed cleans up under the new root only', async () => {
@@ -201,7 +235,7 @@ describe('config reload and the stores', () => {
     const accepted = gw.gateway.reload(
       configOf({ stores: { main: store(second) }, routes: [route('files', '/files/', 'main')] }),
     );
-    assert.notEqual(accepted, false, 'the reload was refused');
+    assert.equal(accepted, true, 'the reload was refused');
     await moreCleanups('main', 2);
 
     const underOld = await expiredUpload(first);
@@ -217,7 +251,7 @@ describe('config reload and the stores', () => {
     const raw = { stores: { main: store(first) }, routes: [route('files', '/files/', 'main')] };
     gw = await startGateway(raw);
     await eventually(() => cleanups('main') >= 1, 15_000);
-    const { probe, finish } = await holdUploadLock(gw.url);
+    const { handOver } = await holdUploadLock(gw.url, gw.adminUrl);
 
     // Valid but for one route whose backend cannot be built (its store is not there): the
     // store set changes (a new root) before the routes are built.
@@ -226,13 +260,9 @@ describe('config reload and the stores', () => {
       routes: [route('files', '/files/', 'main'), route('other', '/other/', 'main')],
     });
     (broken.routes[1]!.backends.native as { store: string }).store = 'missing';
-    let accepted: boolean;
-    try {
-      accepted = gw.gateway.reload(broken);
-    } catch {
-      accepted = false;
-    }
-    assert.equal(accepted, false);
+    // Refused by its answer, not by throwing: a throw would reach the reload's caller (SIGHUP,
+    // the file watcher) and take the process down.
+    assert.equal(gw.gateway.reload(broken), false);
 
     await moreCleanups('main', 2);
     const underOld = await expiredUpload(first);
@@ -244,9 +274,12 @@ describe('config reload and the stores', () => {
 
     // The store in force kept its lock table: a later reload that leaves the store as it is
     // (here, the same config again) still excludes the PATCH running since the first one.
-    assert.notEqual(gw.gateway.reload(configOf(raw)), false, 'the reload was refused');
-    assert.equal(await probe(), 423, 'the store got a second lock table');
-    await finish();
+    assert.equal(gw.gateway.reload(configOf(raw)), true, 'the reload was refused');
+    assert.deepEqual(
+      await handOver(),
+      { probe: 409, holder: 400 },
+      'the store got a second lock table',
+    );
 
     const metrics = await scrape(gw.adminUrl);
     assert.equal(metricValue(metrics, 'tusgate_config_reloads_total', { result: 'failure' }), 1);

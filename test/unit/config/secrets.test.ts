@@ -28,6 +28,12 @@ test('every secret the config holds or names is listed for scrubbing', async () 
               headers: { 'X-S': 'hook-secret' },
             },
             { type: 'amqp', url: 'amqp://u:amqp-pass@127.0.0.1:5672', events: ['post-finish'] },
+            {
+              type: 'grpc',
+              url: '127.0.0.1:3',
+              events: ['post-finish'],
+              headers: { 'x-hook-token': 'grpc-hook-secret' },
+            },
           ],
         },
         {
@@ -52,6 +58,7 @@ test('every secret the config holds or names is listed for scrubbing', async () 
         'inline-token-1234',
         'hook-secret',
         'amqp-pass',
+        'grpc-hook-secret',
         'file-token-12345678',
         'jwt-secret-0123456789-0123456789-01',
       ]),

@@ -22,6 +22,7 @@ const topLevelKeys = new Set([
   'logging',
   'stores',
   'affinity',
+  'locking',
   'sentry',
   'hookJournal',
   'routes',

@@ -83,3 +83,14 @@ test('an IPv4 peer on a dual-stack socket matches its IPv4 entry in trustedProxi
   assert.equal(info.peerIsTrusted, true);
   assert.equal(info.address, '198.51.100.7');
 });
+
+test('a client on tusgate’s own TLS listener spoke https; a trusted proxy’s X-Forwarded-Proto still decides', () => {
+  const tlsRequest = (peer: string, headers: Record<string, string>) =>
+    ({ socket: { remoteAddress: peer, encrypted: true }, headers }) as unknown as IncomingMessage;
+  const trusted = new Set(['127.0.0.1']);
+  assert.equal(clientInfo(tlsRequest('10.1.2.3', forged), trusted).proto, 'https');
+  assert.equal(clientInfo(tlsRequest('127.0.0.1', { host: 'a' }), trusted).proto, 'https');
+  const saysHttp = { host: 'a', 'x-forwarded-proto': 'http' };
+  assert.equal(clientInfo(tlsRequest('127.0.0.1', saysHttp), trusted).proto, 'http');
+  assert.equal(clientInfo(fakeRequest('127.0.0.1', { host: 'a' }), trusted).proto, 'http');
+});

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { SqliteAffinityStore } from '../../../src/gateway/affinity/sqlite-affinity-store.ts';
 import { tempDir } from '../../helpers/files.ts';
 
@@ -29,12 +28,17 @@ test('expired entries are not answered, and purging removes them in batches', as
   const dir = await tempDir('tusgate-sqlite-');
   t.after(() => dir.remove());
   const path = join(dir.path, 'owners.sqlite');
-  const store = new SqliteAffinityStore(path, { ttlMs: 30, purgeIntervalMs: 3_600_000 });
+  let clock = 1_000_000;
+  const store = new SqliteAffinityStore(path, {
+    ttlMs: 30,
+    purgeIntervalMs: 3_600_000,
+    now: () => clock,
+  });
   t.after(() => store.close());
   for (let index = 0; index < 2500; index++) {
     await store.set(`old-${index}`, { backend: 'tusd', principal: null });
   }
-  await sleep(40);
+  clock += 30;
   assert.equal(await store.get('old-1'), undefined, 'expired: as if never written');
   await store.set('new', { backend: 'tusd', principal: 'bob' });
   assert.equal(await store.purgeExpired(), 2500);

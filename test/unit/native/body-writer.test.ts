@@ -252,3 +252,39 @@ test('a failed write rejects but leaves the body to be drained, not the connecti
   source.end(kib(1024));
   await drained;
 });
+
+test('once the fence fails (a lost lock), nothing more is written and the writer rejects', async () => {
+  await withOpenFile(async (handle, path) => {
+    const source = new PassThrough();
+    let allowed = true;
+    const lost = new Error('lock lost');
+    const writing = writeBody(source, handle, {
+      position: 0,
+      limit: 100,
+      fence: () => {
+        if (!allowed) throw lost;
+      },
+    });
+    source.write('first ');
+    // Let the first batch reach the disk before the lock goes.
+    while ((await readFile(path, 'utf8')) !== 'first ') await tick();
+    allowed = false;
+    source.write('second');
+    source.end();
+    await assert.rejects(writing, (error) => error === lost);
+    assert.equal(await readFile(path, 'utf8'), 'first ');
+  });
+});
+
+test('a stop asked for before the first byte ends the read at once, writing nothing', async () => {
+  await withOpenFile(async (handle, path) => {
+    const source = new PassThrough();
+    const stop = new AbortController();
+    stop.abort(new Error('another request wants this upload'));
+    const result = await writeBody(source, handle, { position: 0, limit: 10, signal: stop.signal });
+    assert.equal(result.written, 0);
+    assert.equal(result.readError, stop.signal.reason);
+    source.end('late');
+    assert.equal(await readFile(path, 'utf8'), '');
+  });
+});

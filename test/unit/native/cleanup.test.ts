@@ -57,6 +57,19 @@ describe('cleanup of a date-sharded store', () => {
     assert.equal(report.operations.unlink, 6);
   });
 
+  test('docs/operating.md: tusgate_uploads_expired_total counts finished uploads too', async () => {
+    const unfinished = await uploadMade(9);
+    const finished = await uploadMade(9);
+    const id = finished.slice(finished.lastIndexOf('/') + 1);
+    await writeFile(finished, 'x');
+    const { info } = (await store.load(id))!;
+    await store.saveInfo({ ...info, Offset: 1 });
+    const report = await cleanupStore(store, { now });
+    assert.equal(await exists(unfinished), false);
+    assert.equal(await exists(finished), false);
+    assert.equal(report.removedUploads, 2, 'the metric is fed from this count');
+  });
+
   test('the day exactly at the TTL boundary stays until its whole day has passed', async () => {
     const boundary = await uploadMade(7);
     await cleanupStore(store, { now });

@@ -3,6 +3,7 @@ import { access, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import pino from 'pino';
+import { MemoryLocker } from '../../../src/backends/locking/memory-locker.ts';
 import type { CleanupReport } from '../../../src/backends/native/cleanup.ts';
 import { StoreRegistry } from '../../../src/backends/native/store-registry.ts';
 import type { DateShardedStoreConfig } from '../../../src/config/schema/index.ts';
@@ -29,7 +30,11 @@ describe('store registry', () => {
   afterEach(() => dir.remove());
 
   test('prepare changes nothing in force; commit does', () => {
-    const registry = new StoreRegistry({ a: store(join(dir.path, 'a')) }, quiet);
+    const registry = new StoreRegistry(
+      { a: store(join(dir.path, 'a')) },
+      new MemoryLocker(),
+      quiet,
+    );
     const before = registry.get('a');
     const next = registry.prepare({ b: store(join(dir.path, 'b')) });
     assert.equal(registry.get('a'), before);
@@ -40,29 +45,21 @@ describe('store registry', () => {
     registry.close();
   });
 
-  test('one lock table per real root, across renames, changes and returns', async () => {
+  test('every store and generation uses the one locker it was given', async () => {
     const root = join(dir.path, 'files');
     await mkdir(root);
     await symlink(root, join(dir.path, 'alias'));
-    const registry = new StoreRegistry({ a: store(root) }, quiet);
-    const locker = registry.get('a').locker;
-
+    const locker = new MemoryLocker();
+    const registry = new StoreRegistry({ a: store(root) }, locker, quiet);
+    assert.equal(registry.get('a').locker, locker);
     const unchanged = registry.prepare({ a: store(root) });
     assert.equal(unchanged.get('a'), registry.get('a'), 'an unchanged store carries over');
     const renamed = registry.prepare({
       b: store(join(dir.path, 'alias'), { expiresAfter: 60_000 }),
-      c: store(root),
+      c: store(join(dir.path, 'elsewhere')),
     });
-    assert.equal(renamed.get('b').locker, locker, 'renamed onto the same files, by a symlink');
-    assert.equal(renamed.get('c').locker, locker, 'two stores on the same files');
-    registry.commit(renamed);
-
-    const moved = registry.prepare({ b: store(join(dir.path, 'elsewhere')) });
-    assert.notEqual(moved.get('b').locker, locker);
-    registry.commit(moved);
-    // Requests on the first generation may still hold locks of the first root.
-    const back = registry.prepare({ a: store(root) });
-    assert.equal(back.get('a').locker, locker);
+    assert.equal(renamed.get('b').locker, locker);
+    assert.equal(renamed.get('c').locker, locker);
     registry.close();
   });
 
@@ -76,8 +73,11 @@ describe('store registry', () => {
       expired.push(folder);
     }
     const reports: (CleanupReport | Error)[] = [];
-    const registry = new StoreRegistry({ main: store(root) }, quiet, (_name, outcome) =>
-      reports.push(outcome),
+    const registry = new StoreRegistry(
+      { main: store(root) },
+      new MemoryLocker(),
+      quiet,
+      (_name, outcome) => reports.push(outcome),
     );
     const run = registry.runCleanup(registry.get('main'));
     registry.commit(registry.prepare({}));

@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { validateConfig } from '../../../src/config/load.ts';
+import { configCredentialHeaders } from '../../../src/config/secret-names.ts';
 import { configSecrets } from '../../../src/config/secrets.ts';
 import { TokensFileCache } from '../../../src/config/tokens-file.ts';
 import { createScrubber, FILTERED } from '../../../src/observability/scrub.ts';
@@ -39,6 +40,29 @@ describe('scrubber', () => {
     assert.ok(!result.includes('eyJ.abc.def'));
     assert.ok(!result.includes('key=abc'));
     assert.ok(result.includes('n=1'));
+  });
+
+  test("blanks the routes' own credential headers, named by the config", () => {
+    const config = validateConfig({
+      routes: [
+        {
+          name: 'jobs',
+          match: { pathPrefix: '/jobs/' },
+          auth: { type: 'static', header: 'X-Job-Files-Token', tokens: { 'job-token-123': 'job' } },
+          backends: { a: { type: 'tusd', url: 'http://127.0.0.1:1/files/' } },
+        },
+      ],
+    });
+    const withNames = createScrubber({
+      metadata: false,
+      secretNames: () => configCredentialHeaders(config),
+    });
+    assert.deepEqual(
+      withNames({ headers: { 'X-Job-Files-Token': 'j', 'X-Auth-Token': 'a', Accept: '*/*' } }),
+      {
+        headers: { 'X-Job-Files-Token': FILTERED, 'X-Auth-Token': FILTERED, Accept: '*/*' },
+      },
+    );
   });
 
   test('blanks secret values from the config anywhere', () => {

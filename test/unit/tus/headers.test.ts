@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseNonNegativeInteger } from '../../../src/tus/headers/integer.ts';
-import { parseUploadChecksum } from '../../../src/tus/headers/upload-checksum.ts';
+import { checkTusResumable } from '../../../src/tus/headers/tus-resumable.ts';
+import {
+  parseChecksumTrailerAnnounced,
+  parseUploadChecksum,
+} from '../../../src/tus/headers/upload-checksum.ts';
 import { formatUploadConcat, parseUploadConcat } from '../../../src/tus/headers/upload-concat.ts';
 import { parseUploadDeferLength } from '../../../src/tus/headers/upload-defer-length.ts';
 import { parseUploadLength } from '../../../src/tus/headers/upload-length.ts';
@@ -133,5 +137,48 @@ describe('upload URLs and Upload-Concat', () => {
     );
     assert.equal(formatUploadConcat({ kind: 'partial' }, String), 'partial');
     assert.equal(formatUploadConcat({ kind: 'none' }, String), undefined);
+  });
+});
+
+describe('Tus-Resumable', () => {
+  test('a GET or HEAD without it is served (as tusd); other methods get "missing", not "unsupported"', () => {
+    for (const method of ['GET', 'HEAD', 'OPTIONS']) checkTusResumable(undefined, method);
+    for (const method of ['POST', 'PATCH', 'DELETE']) {
+      assert.throws(
+        () => checkTusResumable(undefined, method),
+        code('TUSGATE_ERR_MISSING_VERSION'),
+      );
+      checkTusResumable('1.0.0', method);
+    }
+  });
+
+  test('a version other than 1.0.0 is "unsupported" on every method but OPTIONS', () => {
+    for (const method of ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE']) {
+      for (const version of ['0.2.2', '', '1.0.0, 1.0.0']) {
+        assert.throws(
+          () => checkTusResumable(version, method),
+          code('TUSGATE_ERR_UNSUPPORTED_VERSION'),
+          `${method} ${version}`,
+        );
+      }
+    }
+    checkTusResumable('0.2.2', 'OPTIONS');
+  });
+});
+
+describe('Upload-Checksum as a trailer', () => {
+  test('announced by Trailer (any case, among others) on a chunked body only, never beside the header', () => {
+    assert.equal(parseChecksumTrailerAnnounced(undefined, true, undefined), false);
+    assert.equal(parseChecksumTrailerAnnounced('X-Other', true, undefined), false);
+    assert.equal(parseChecksumTrailerAnnounced('upload-checksum', true, undefined), true);
+    assert.equal(parseChecksumTrailerAnnounced('X-Other, Upload-Checksum', true, undefined), true);
+    assert.throws(
+      () => parseChecksumTrailerAnnounced('Upload-Checksum', false, undefined),
+      code('TUSGATE_ERR_INVALID_CHECKSUM'),
+    );
+    assert.throws(
+      () => parseChecksumTrailerAnnounced('Upload-Checksum', true, 'sha1 AAAA'),
+      code('TUSGATE_ERR_INVALID_CHECKSUM'),
+    );
   });
 });

@@ -6,14 +6,14 @@ import { emptyMetadata, toMetadata } from '../../../tus/headers/upload-metadata.
 import type { RequestContext } from '../../types.ts';
 import { appendBody } from '../append.ts';
 import { awaitPartials, concatenate, inspectPartials } from '../assemble.ts';
-import { expectedChecksum } from '../checksum.ts';
+import { bodyChecksum } from '../checksum.ts';
 import { requireNativePartials } from '../concat.ts';
 import { hookRequest, hookUpload, type NativeEnvironment } from '../environment.ts';
 import { finishUpload } from '../finish.ts';
 import type { UploadInfo } from '../info.ts';
 import { nativeError } from '../storage-faults.ts';
 import { isFinished, withUploadLock } from '../upload-access.ts';
-import { isNativeUploadId, newUploadId } from '../upload-id.ts';
+import { hookIdProblem, newUploadId } from '../upload-id.ts';
 import { sendHookRejection, sendUploadStopped } from './hook-rejection.ts';
 import { concatHeader, expiresHeader } from './response-headers.ts';
 
@@ -31,7 +31,7 @@ export async function handleCreate(
   let deferred = tus.deferLength;
   // The pipeline refused a body of any other type (415); an empty one is no upload data.
   const withBody = tus.offsetBody && tus.hasBody;
-  const checksum = withBody ? expectedChecksum(tus.checksum) : undefined;
+  const checksum = withBody ? bodyChecksum(tus) : undefined;
 
   let size = 0;
   let partialIds: string[] | null = null;
@@ -71,6 +71,7 @@ export async function handleCreate(
   }
 
   let id = newUploadId(env.now());
+  let idFromHook = false;
   let info: UploadInfo = env.store.newInfo(id, {
     Size: size,
     SizeIsDeferred: deferred,
@@ -90,11 +91,10 @@ export async function handleCreate(
     ctx.hookResponseHeaders = { ...answer.HTTPResponse?.Header };
     const change = answer.ChangeFileInfo;
     if (change?.ID !== undefined && change.ID !== id) {
-      if (!isNativeUploadId(change.ID)) {
-        ctx.log.warn({ hookId: change.ID }, 'pre-create hook proposed an invalid id; ignored');
-      } else {
-        id = change.ID;
-      }
+      const problem = hookIdProblem(change.ID, env.now());
+      if (problem !== undefined) throw unusableHookId(ctx, change.ID, problem);
+      id = change.ID;
+      idFromHook = true;
     }
     info = env.store.newInfo(id, {
       Size: info.Size,
@@ -107,7 +107,13 @@ export async function handleCreate(
     });
   }
 
-  const { createdRoot } = await env.store.create(info);
+  const { createdRoot } = await env.store.create(info).catch((error: unknown) => {
+    // Created exclusively: a hook's id naming an upload that exists leaves that upload alone.
+    if (idFromHook && (error as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw unusableHookId(ctx, id, 'another upload has this id');
+    }
+    throw error;
+  });
   if (createdRoot) {
     ctx.log.warn(
       { store: env.store.name, root: env.store.location },
@@ -140,8 +146,9 @@ export async function handleCreate(
     offset = size;
     await finishUpload(env, req, ctx, info);
   } else if (withBody) {
-    const result = await withUploadLock(env, id, () =>
-      appendBody(env, req, ctx, { info, offset: 0 }, checksum),
+    // Interrupted by a newer request (the client resuming already): 201 with what arrived.
+    const result = await withUploadLock(env, id, (hold) =>
+      appendBody(env, req, ctx, { info, offset: 0 }, checksum, hold),
     ).catch(async (error: unknown) => {
       // The upload exists (empty after a refused body, as tusd leaves it, or with what reached
       // the disk): its address lets the client resume it, as tusd means to.
@@ -175,6 +182,15 @@ export async function handleCreate(
   Object.assign(headers, concatHeader(info, ctx));
   res.writeHead(201, headers);
   res.end();
+}
+
+/** A pre-create hook chose an id no new upload can have: its error, and the creation refused. */
+function unusableHookId(ctx: RequestContext, hookId: string, problem: string): TusgateError {
+  ctx.log.error(
+    { hookId, problem },
+    'pre-create hook chose an unusable upload id; creation refused',
+  );
+  return new TusgateError('TUSGATE_ERR_HOOK_INVALID_ID');
 }
 
 function uploadUrl(ctx: RequestContext, id: string): string {

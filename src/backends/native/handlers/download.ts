@@ -32,11 +32,48 @@ export async function handleDownload(
     res.end();
     return;
   }
-  const source = await env.store.read(id, offset);
-  source.on('data', (chunk) => {
-    ctx.bytesSent += chunk.length;
-  });
-  await pipeline(source, res).catch((error: unknown) => {
-    ctx.log.debug({ err: error, uploadId: id }, 'download interrupted');
-  });
+  let sent = 0;
+  // Ended here, not by the pipeline: a body cut short must never end as a complete response.
+  const failure = await env.store.read(id, offset).then(
+    (source) => {
+      source.on('data', (chunk) => {
+        sent += chunk.length;
+        ctx.bytesSent += chunk.length;
+      });
+      return pipeline(source, res, { end: false }).then(
+        () =>
+          sent < offset
+            ? new Error(`the upload's data ended after ${sent} of ${offset} bytes (cut short)`)
+            : undefined,
+        (error: unknown) => error,
+      );
+    },
+    // The store could not start the read (an object store's request failed): a read failure.
+    (error: unknown) => readFailure(error),
+  );
+  if (failure === undefined) {
+    res.end();
+    return;
+  }
+  if (!isReadFailure(failure)) {
+    // The client went away: nothing wrong with the store.
+    ctx.log.debug({ err: failure, uploadId: id }, 'download interrupted');
+    return;
+  }
+  ctx.log.error({ err: failure, uploadId: id, sent, length: offset }, 'download read failed');
+  ctx.reportError(failure, 'io');
+  env.metrics.backendErrors.inc({ route: env.routeName, backend: env.backendName, kind: 'read' });
+  // The client sees a response cut short, not a complete one.
+  res.destroy(failure instanceof Error ? failure : new Error(String(failure)));
+}
+
+/** Marks an error the store threw as its own read failure, whatever its code. */
+function readFailure(error: unknown): Error {
+  return new Error('the store could not read the upload', { cause: error });
+}
+
+/** The data file failed (opening or reading it, or it was cut short), not the client's socket. */
+function isReadFailure(error: unknown): boolean {
+  const { code, syscall } = error as NodeJS.ErrnoException;
+  return code === undefined || syscall === 'open' || syscall === 'read';
 }

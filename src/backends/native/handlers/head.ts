@@ -2,11 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TUS_VERSION } from '../../../tus/constants.ts';
 import { formatUploadMetadata } from '../../../tus/headers/upload-metadata.ts';
 import type { RequestContext } from '../../types.ts';
-import { assembleFinal } from '../assemble.ts';
+import { assembleHeld } from '../assemble.ts';
 import type { NativeEnvironment } from '../environment.ts';
 import { finishUpload } from '../finish.ts';
 import type { UploadInfo } from '../info.ts';
-import { isFinished, loadUpload } from '../upload-access.ts';
+import { isFinished, loadUpload, withUploadLock } from '../upload-access.ts';
 import { concatHeader, expiresHeader } from './response-headers.ts';
 
 export async function handleHead(
@@ -16,29 +16,33 @@ export async function handleHead(
   ctx: RequestContext,
   id: string,
 ): Promise<void> {
-  let { info, offset } = await loadUpload(env, ctx, id);
-  if (info.IsFinal && !isFinished(info, offset)) {
-    // A final upload waiting for its partials: assemble it if they all finished but the process
-    // that finished the last one died first. A lock holder is assembling it already.
-    await assembleFinal(env, req, ctx, id, 0);
-    ({ info, offset } = await loadUpload(env, ctx, id));
-  }
-  if (isFinished(info, offset) && !finishCompleted(info)) {
-    // All bytes arrived but the finish step did not complete (a crash, a failed hand-off): mend
-    // it now, since this HEAD may be the last request the client sends. A writer holding the
-    // lock is finishing it already.
-    const release = await env.locker.acquire(id, 0);
-    if (release) {
-      try {
-        ({ info, offset } = await loadUpload(env, ctx, id));
-        if (isFinished(info, offset) && !finishCompleted(info)) {
-          await finishUpload(env, req, ctx, info);
-        }
-      } finally {
-        release();
-      }
+  // As tusd v2, HEAD takes the upload's lock: a client resuming after a dropped connection asks
+  // its stale PATCH to let go, and reads an offset that no longer moves.
+  await withUploadLock(env, id, async () => {
+    let { info, offset } = await loadUpload(env, ctx, id);
+    if (info.IsFinal && !isFinished(info, offset)) {
+      // A final upload waiting for its partials: assemble it if they all finished but the
+      // process that finished the last one died first.
+      await assembleHeld(env, req, ctx, id);
+      ({ info, offset } = await loadUpload(env, ctx, id));
     }
-  }
+    if (isFinished(info, offset) && !finishCompleted(info)) {
+      // All bytes arrived but the finish step did not complete (a crash, a failed hand-off):
+      // mend it now, since this HEAD may be the last request the client sends.
+      await finishUpload(env, req, ctx, info);
+      ({ info, offset } = await loadUpload(env, ctx, id));
+    }
+    sendHead(env, res, ctx, info, offset);
+  });
+}
+
+function sendHead(
+  env: NativeEnvironment,
+  res: ServerResponse,
+  ctx: RequestContext,
+  info: UploadInfo,
+  offset: number,
+): void {
   const headers: Record<string, string> = {
     'Tus-Resumable': TUS_VERSION,
     'Cache-Control': 'no-store',

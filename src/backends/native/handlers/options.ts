@@ -11,6 +11,8 @@ export function handleOptions(env: NativeEnvironment, res: ServerResponse): void
     'Tus-Checksum-Algorithm': checksumAlgorithms.join(','),
   };
   if (env.maxSize !== undefined) headers['Tus-Max-Size'] = String(env.maxSize);
-  res.writeHead(204, headers);
+  // 200, as tusd answers discovery: some clients and compliance suites take only a 200.
+  headers['Content-Length'] = '0';
+  res.writeHead(200, headers);
   res.end();
 }

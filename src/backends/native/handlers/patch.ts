@@ -4,7 +4,7 @@ import { hookRefusalFor } from '../../../refusals.ts';
 import { TUS_VERSION } from '../../../tus/constants.ts';
 import type { RequestContext } from '../../types.ts';
 import { appendBody, isRefusedBody } from '../append.ts';
-import { expectedChecksum } from '../checksum.ts';
+import { bodyChecksum } from '../checksum.ts';
 import type { NativeEnvironment } from '../environment.ts';
 import { isFinished, loadUpload, withUploadLock } from '../upload-access.ts';
 import { sendUploadStopped } from './hook-rejection.ts';
@@ -23,10 +23,10 @@ export async function handlePatch(
   const clientOffset = tus.uploadOffset;
   if (clientOffset === undefined) throw new TusgateError('TUSGATE_ERR_INVALID_OFFSET');
   const newLength = tus.uploadLength;
-  const checksum = expectedChecksum(tus.checksum);
+  const checksum = bodyChecksum(tus);
   const declared = tus.contentLength;
 
-  await withUploadLock(env, id, async () => {
+  await withUploadLock(env, id, async (hold) => {
     // Loaded under the lock: the offset cannot move until we release it.
     const upload = await loadUpload(env, ctx, id);
     const { info } = upload;
@@ -70,7 +70,7 @@ export async function handlePatch(
     }
     // Offset stays as it was: only the finish step sets it to Size (HEAD mends by it).
     if (declaresLength) await env.store.saveInfo(info);
-    const result = await appendBody(env, req, ctx, upload, checksum).catch(async (error) => {
+    const result = await appendBody(env, req, ctx, upload, checksum, hold).catch(async (error) => {
       // A refused body takes its length declaration with it: the upload is as it was.
       if (declaresLength && isRefusedBody(error)) {
         await env.store.saveInfo({ ...info, Size: sizeBefore, SizeIsDeferred: true });
@@ -78,6 +78,12 @@ export async function handlePatch(
       throw error;
     });
     if (result.clientGone) return;
+    if (result.interrupted) {
+      // As tusd: the newer request wins; this one learns where the upload stands.
+      throw new TusgateError('TUSGATE_ERR_UPLOAD_INTERRUPTED', {
+        headers: { 'Upload-Offset': String(result.offset) },
+      });
+    }
     if (result.stopped) {
       sendUploadStopped(res, hookRefusalFor(ctx.route.config, result.stopped));
       return;

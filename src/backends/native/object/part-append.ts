@@ -143,6 +143,7 @@ export class PartAppend implements AppendHandle {
     if (this.#reachesEnd()) {
       await this.#uploadPart();
     } else if (this.#held > this.#heldStored) {
+      this.#options.fence?.();
       await this.#store.putTail(
         this.#info,
         this.#partBuffer().subarray(0, this.#held),
@@ -187,6 +188,7 @@ export class PartAppend implements AppendHandle {
   }
 
   async #uploadPart(): Promise<void> {
+    this.#options.fence?.();
     const body = this.#partBuffer().subarray(0, this.#held);
     await this.#store.uploadPart(this.#info, this.#nextPart, body);
     const tailWasStored = this.#heldStored > 0;

@@ -52,14 +52,13 @@ test('pre-create may choose the id and the metadata of the new upload', async (t
   assert.equal(native.hooks.of('post-create')[0]?.upload.ID, chosen);
 });
 
-test('an id from pre-create that is not a native id is ignored', async (t) => {
+test('an id from pre-create that is not a native id refuses the creation (409), creating nothing', async (t) => {
   const native = await nativeTestEnv(t);
   native.hooks.answers['pre-create'] = { ChangeFileInfo: { ID: '../../etc/passwd' } };
   const res = await native.send({ method: 'POST', headers: { 'Upload-Length': 3 } });
-  assert.equal(res.statusCode, 201);
-  const id = locationId(res);
-  assert.notEqual(id, '../../etc/passwd');
-  assert.equal(await exists(native.infoPath(id)), true);
+  assert.equal(res.statusCode, 409);
+  assert.match(res.body, /^TUSGATE_ERR_HOOK_INVALID_ID: /);
+  assert.deepEqual(native.hooks.of('post-create'), []);
 });
 
 test('pre-finish headers reach the answer of the request that finished the upload', async (t) => {

@@ -239,38 +239,7 @@ test('a client that leaves after the last byte still finishes the upload', async
   assert.equal(await readFile(native.handOffPath(id), 'utf8'), 'abcd');
 });
 
-test('a second writer waits for the lock, then gets a 423 after lockTimeout', async (t) => {
-  const native = await nativeTestEnv(t, { lockTimeout: 30 });
-  const id = await native.create({ 'Upload-Length': 10 });
-  const first = native.start({
-    method: 'PATCH',
-    id,
-    headers: { 'Upload-Offset': 0 },
-    body: ['abc'],
-    chunked: true,
-    end: 'hang',
-  });
-  await first.req.delivered;
-  const started = performance.now();
-  const second = await native.send({
-    method: 'PATCH',
-    id,
-    headers: { 'Upload-Offset': 0 },
-    body: ['xyz'],
-  });
-  assert.equal(second.statusCode, 423);
-  assert.match(second.body, /^TUSGATE_ERR_UPLOAD_LOCKED: /);
-  assert.ok(performance.now() - started >= 25, 'it waited for the lock first');
-
-  first.req.send('de');
-  first.req.finish();
-  const done = await first.done;
-  assert.equal(done.statusCode, 204);
-  assert.equal(done.headers['upload-offset'], '5');
-  assert.equal(await readFile(native.dataPath(id), 'utf8'), 'abcde');
-});
-
-test('a writer that gets the lock within lockTimeout goes on, and meets the new offset', async (t) => {
+test('a second request asks the writer to hand over: the writer keeps its bytes and answers 400', async (t) => {
   const native = await nativeTestEnv(t, { lockTimeout: 2_000 });
   const id = await native.create({ 'Upload-Length': 10 });
   const first = native.start({
@@ -288,13 +257,40 @@ test('a writer that gets the lock within lockTimeout goes on, and meets the new 
     headers: { 'Upload-Offset': 3 },
     body: ['xyz'],
   });
+  const interrupted = await first.done;
+  assert.equal(interrupted.statusCode, 400);
+  assert.match(interrupted.body, /^TUSGATE_ERR_UPLOAD_INTERRUPTED: /);
+  assert.equal(interrupted.headers['upload-offset'], '3');
+  const answer = await second.done;
+  assert.equal(answer.statusCode, 204, 'it met the offset the first writer left');
+  assert.equal(answer.headers['upload-offset'], '6');
+  // What the first client sends after the hand-over is never read.
   first.req.send('de');
   first.req.finish();
-  assert.equal((await first.done).statusCode, 204);
-  const answer = await second.done;
-  assert.equal(answer.statusCode, 409, 'it read the offset only once the first writer was done');
-  assert.equal(answer.headers['upload-offset'], '5');
-  assert.equal(await readFile(native.dataPath(id), 'utf8'), 'abcde');
+  assert.equal(await readFile(native.dataPath(id), 'utf8'), 'abcxyz');
+});
+
+test('a holder that cannot hand over (an assembly) keeps the lock: 423 after lockTimeout', async (t) => {
+  const native = await nativeTestEnv(t, { lockTimeout: 30 });
+  const id = await native.create({ 'Upload-Length': 10 });
+  const lease = await native.env.locker.acquire(id, { waitMs: 0 });
+  assert.ok(lease);
+  const started = performance.now();
+  const answer = await native.send({
+    method: 'PATCH',
+    id,
+    headers: { 'Upload-Offset': 0 },
+    body: ['xyz'],
+  });
+  assert.equal(answer.statusCode, 423);
+  assert.match(answer.body, /^TUSGATE_ERR_UPLOAD_LOCKED: /);
+  assert.ok(performance.now() - started >= 25, 'it waited for the lock first');
+  await lease.release();
+  assert.equal(
+    (await native.send({ method: 'PATCH', id, headers: { 'Upload-Offset': 0 }, body: ['xyz'] }))
+      .statusCode,
+    204,
+  );
 });
 
 test("a post-receive hook's StopUpload ends the request and terminates the upload", async (t) => {

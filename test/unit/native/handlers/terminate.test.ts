@@ -57,8 +57,8 @@ test("DELETE of another principal's upload is 404 and removes nothing", async (t
   assert.equal(await exists(native.handOffPath(id)), true);
 });
 
-test('DELETE while a PATCH is writing waits for it, then 423; the upload stays', async (t) => {
-  const native = await nativeTestEnv(t, { lockTimeout: 20 });
+test('DELETE while a PATCH is writing asks it to stop, then terminates the upload', async (t) => {
+  const native = await nativeTestEnv(t, { lockTimeout: 2_000 });
   const id = await native.create({ 'Upload-Length': 10 });
   const patch = native.start({
     method: 'PATCH',
@@ -70,8 +70,9 @@ test('DELETE while a PATCH is writing waits for it, then 423; the upload stays',
   });
   await patch.req.delivered;
   const res = await native.send({ method: 'DELETE', id });
-  assert.equal(res.statusCode, 423);
-  patch.req.finish();
-  assert.equal((await patch.done).headers['upload-offset'], '3');
-  assert.equal(await exists(native.dataPath(id)), true);
+  assert.equal(res.statusCode, 204);
+  const stopped = await patch.done;
+  assert.equal(stopped.statusCode, 400);
+  assert.match(stopped.body, /TUSGATE_ERR_UPLOAD_INTERRUPTED/);
+  assert.equal(await exists(native.dataPath(id)), false);
 });
