@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { inspectConfig, validateConfig } from '../../../src/config/load.ts';
+import { isSecretName } from '../../../src/config/secret-names.ts';
 import { configSecrets } from '../../../src/config/secrets.ts';
 import { createScrubber, FILTERED } from '../../../src/observability/scrub.ts';
 
@@ -40,6 +41,22 @@ test('an s3 store takes its keys from ${ENV}; they are listed for scrubbing', ()
   });
   assert.equal(event.message, `SignatureDoesNotMatch for ${FILTERED}`);
   assert.deepEqual(event.extra, { secretAccessKey: FILTERED, accessKeyId: FILTERED });
+});
+
+test("the object stores' key names are on the one secret-names list (Sentry, hook journal)", () => {
+  for (const name of [
+    'secretAccessKey',
+    'accessKeyId',
+    'sessionToken',
+    'SECRET_ACCESS_KEY',
+    'private_key',
+    'credentials',
+  ]) {
+    assert.ok(isSecretName(name), name);
+  }
+  for (const name of ['bucket', 'endpoint', 'keyFilename', 'region']) {
+    assert.ok(!isSecretName(name), name);
+  }
 });
 
 test('without keys the SDK default chain is used; one key without the other is refused', () => {
