@@ -211,7 +211,16 @@ export class GcsStore implements UploadStore, PartSink {
   /** Each partial becomes one part object of the final by a server-side copy. */
   async concatenate(final: UploadInfo, partialIds: readonly string[]): Promise<void> {
     for (const [index, id] of partialIds.entries()) {
-      await this.#file(this.keyOf(id)).copy(this.#partFile(final.ID, index + 1));
+      await this.#file(this.keyOf(id))
+        .copy(this.#partFile(final.ID, index + 1))
+        .catch((error: unknown) => {
+          // Deleted (terminated, expired) since it was checked: a 404, as on a file store.
+          if (!isNotFound(error)) throw error;
+          throw new TusgateError('TUSGATE_ERR_UPLOAD_NOT_FOUND', {
+            message: `partial upload ${id} no longer exists`,
+            cause: error,
+          });
+        });
     }
   }
 

@@ -320,7 +320,8 @@ export class S3Store implements UploadStore, PartSink {
     const sizes: number[] = [];
     for (const id of partialIds) {
       const size = await this.#sizeOf(this.keyOf(id));
-      if (size === null) throw new Error(`partial upload ${id} is not complete`);
+      // Deleted (terminated, expired) since it was checked: a 404, as on a file store.
+      if (size === null) throw partialGone(id);
       sizes.push(size);
     }
     const copyable = sizes.every(
@@ -572,4 +573,10 @@ function isNotFound(error: unknown): boolean {
       error.name === 'NotFound' ||
       error.$metadata.httpStatusCode === 404)
   );
+}
+
+function partialGone(id: string): TusgateError {
+  return new TusgateError('TUSGATE_ERR_UPLOAD_NOT_FOUND', {
+    message: `partial upload ${id} no longer exists`,
+  });
 }
