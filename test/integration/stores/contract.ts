@@ -159,6 +159,25 @@ export function storeContract(name: string, factory: StoreFactory): void {
       });
     }
 
+    test('a partial removed before concatenation: the upload is not found (404)', async (t) => {
+      const { store } = await factory(t, {});
+      const kept = await created(store, { Size: 3, IsPartial: true });
+      await append(store, kept, Buffer.from('abc'));
+      await finish(store, kept);
+      const gone = await created(store, { Size: 2, IsPartial: true });
+      await append(store, gone, Buffer.from('de'));
+      await finish(store, gone);
+      const final = await created(store, {
+        Size: 5,
+        IsFinal: true,
+        PartialUploads: [kept.ID, gone.ID],
+      });
+      await store.remove(gone.ID);
+      await assert.rejects(store.concatenate(final, [kept.ID, gone.ID], false), {
+        code: 'TUSGATE_ERR_UPLOAD_NOT_FOUND',
+      });
+    });
+
     test('expiry removes whole day prefixes past the TTL and keeps the rest', async (t) => {
       const { store, leftovers } = await factory(t, { expiresAfter: 2 * day });
       const now = Date.now();
