@@ -219,6 +219,37 @@ export function storeContract(name: string, factory: StoreFactory): void {
   });
 }
 
+/**
+ * An object store keeps a part in memory and uploads it later: the lock fence (the PATCH path's
+ * `fence`) is checked before each part upload and the tail, so a request that lost its upload's
+ * lock stores nothing more, even bytes it had taken in before it lost it.
+ */
+export function objectStoreFenceContract(name: string, factory: StoreFactory): void {
+  test(`${name}: a failed fence stops the part upload and the tail; nothing more is stored`, async (t) => {
+    const { store } = await factory(t, {});
+    const info = await created(store, { Size: 12 * MiB });
+    let held = true;
+    const lost = new Error('lease lost');
+    const fence = () => {
+      if (!held) throw lost;
+    };
+    const handle = await store.openAppend(info, { revocable: false, fence });
+    const chunk = () => randomBytes(MiB);
+    for (let at = 0; at < 4; at++) await handle.writev([chunk()], at * MiB);
+    held = false;
+    // The fifth MiB fills the first part: its upload is refused.
+    await assert.rejects(handle.writev([chunk()], 4 * MiB), lost);
+    await assert.rejects(handle.close(), lost);
+    assert.equal((await store.load(info.ID))?.offset, 0);
+
+    // With the lock held throughout, the same bytes are stored: a part, and the tail at close.
+    const again = await store.openAppend(info, { revocable: false, fence: () => {} });
+    for (let at = 0; at < 6; at++) await again.writev([chunk()], at * MiB);
+    await again.close();
+    assert.equal((await store.load(info.ID))?.offset, 6 * MiB);
+  });
+}
+
 async function created(
   store: UploadStore,
   fields: Partial<UploadInfo>,

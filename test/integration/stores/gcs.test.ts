@@ -5,9 +5,9 @@ import { GcsStore } from '../../../src/backends/native/object/gcs-store.ts';
 import { newUploadId } from '../../../src/backends/native/upload-id.ts';
 import { gcsStoreSchema } from '../../../src/config/schema/store.ts';
 import { startGcsServer } from '../../helpers/gcs-server.ts';
-import { storeContract } from './contract.ts';
+import { objectStoreFenceContract, type StoreFactory, storeContract } from './contract.ts';
 
-storeContract('gcs (fake-gcs-server)', async (t, { expiresAfter }) => {
+const factory: StoreFactory = async (t, { expiresAfter }) => {
   const gcs = await startGcsServer(t);
   const config = gcsStoreSchema.parse({
     type: 'gcs',
@@ -27,7 +27,10 @@ storeContract('gcs (fake-gcs-server)', async (t, { expiresAfter }) => {
       return files.map((file) => file.name);
     },
   };
-});
+};
+
+storeContract('gcs (fake-gcs-server)', factory);
+objectStoreFenceContract('gcs (fake-gcs-server)', factory);
 
 test('more parts than one compose takes (32) are composed in rounds', async (t) => {
   const gcs = await startGcsServer(t);

@@ -2,9 +2,9 @@ import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/clie
 import { S3Store } from '../../../src/backends/native/object/s3-store.ts';
 import { s3StoreSchema } from '../../../src/config/schema/store.ts';
 import { startS3Server } from '../../helpers/s3-server.ts';
-import { storeContract } from './contract.ts';
+import { objectStoreFenceContract, type StoreFactory, storeContract } from './contract.ts';
 
-storeContract('s3 (Versity Gateway)', async (t, { expiresAfter }) => {
+const factory: StoreFactory = async (t, { expiresAfter }) => {
   const s3 = await startS3Server(t);
   const config = s3StoreSchema.parse({
     type: 's3',
@@ -36,4 +36,7 @@ storeContract('s3 (Versity Gateway)', async (t, { expiresAfter }) => {
       ];
     },
   };
-});
+};
+
+storeContract('s3 (Versity Gateway)', factory);
+objectStoreFenceContract('s3 (Versity Gateway)', factory);
