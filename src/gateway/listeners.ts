@@ -145,7 +145,11 @@ export class Listener {
     server.on('connection', (socket: Socket) => {
       sniffPreface(socket, sniffMs, (isHttp2) => {
         if (isHttp2) h2.emit('connection', socket);
-        else for (const serve of serveHttp1) serve.call(server, socket);
+        else {
+          for (const serve of serveHttp1) serve.call(server, socket);
+          // Paused to put the bytes back; node:http reads them once the socket flows again.
+          socket.resume();
+        }
       });
     });
     const listener: Listener = new Listener(server, options);
