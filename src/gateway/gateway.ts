@@ -613,6 +613,7 @@ function restartOnlyChanges(current: Config, next: Config): string[] {
     ['server.workers', (config) => config.server.workers],
     ['server.tls', (config) => config.server.tls],
     ['server.http2', (config) => config.server.http2],
+    ['server.h2c', (config) => config.server.h2c],
     ['server.adminTls', (config) => config.server.adminTls],
     ['logging', (config) => config.logging],
     ['sentry', (config) => config.sentry],
