@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createReadStream } from 'node:fs';
 import type { ClientHttp2Session } from 'node:http2';
+import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { randomFile, sha256File, tempDir } from '../helpers/files.ts';
@@ -136,6 +137,51 @@ describe('h2c: cleartext HTTP/2 with prior knowledge beside HTTP/1.1 (server.h2c
       assert.equal(await sha256File(storedFile(prefix, url)), await sha256File(file));
     });
   }
+
+  /** Writes `parts` as separate segments (a pause between them) and reads until `until` matches. */
+  async function sendInParts(parts: Buffer[], until: (got: Buffer) => boolean): Promise<Buffer> {
+    const { port } = new URL(gw.url);
+    const socket = netConnect({ host: '127.0.0.1', port: Number(port) });
+    socket.setNoDelay(true);
+    let got = Buffer.alloc(0);
+    const answered = new Promise<Buffer>((resolve, reject) => {
+      socket.on('data', (chunk: Buffer) => {
+        got = Buffer.concat([got, chunk]);
+        if (until(got)) resolve(got);
+      });
+      socket.once('error', reject);
+      socket.once('close', () => resolve(got));
+    });
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    try {
+      for (const part of parts) {
+        socket.write(part);
+        await new Promise((resolve) => setTimeout(resolve, 30));
+      }
+      return await answered;
+    } finally {
+      socket.destroy();
+    }
+  }
+
+  test('a preface or a request line arriving a few bytes at a time goes to the right protocol', async () => {
+    const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+    const settings = Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]);
+    const h2 = await sendInParts(
+      [preface.subarray(0, 1), preface.subarray(1, 9), preface.subarray(9), settings],
+      (got) => got.length >= 9,
+    );
+    assert.equal(h2[3], 4, 'the server answers with its HTTP/2 SETTINGS frame');
+    const request = Buffer.from(
+      `POST ${nativeBase} HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\n` +
+        'Upload-Length: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n',
+    );
+    const h1 = await sendInParts(
+      [request.subarray(0, 1), request.subarray(1, 3), request.subarray(3)],
+      (got) => got.includes('\r\n\r\n'),
+    );
+    assert.match(h1.toString('latin1'), /^HTTP\/1\.1 201 /);
+  });
 
   test('the request log names h2c requests with their status, and no 5xx', () => {
     const lines = gw.logs().filter((line) => line.msg === 'request');
