@@ -172,6 +172,7 @@ export class Gateway {
         name: 'public',
         tls: server.tls,
         http2: server.http2,
+        h2c: server.h2c,
         http1: {
           // A PATCH may stream for hours: no overall request deadline (Node's default is 300 s).
           // Slow-header attacks are bounded by headersTimeout, dead sockets by the idle timeout.
@@ -204,15 +205,17 @@ export class Gateway {
       },
     );
     const publicServer = this.publicListener.server;
-    // `Expect: 100-continue` is answered after auth and the owner check (gateway/continue.ts).
-    publicServer.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
-      holdContinue(req, res);
-      publicServer.emit('request', req, res);
-    });
-    // A silent HTTP/1.1 socket or HTTP/2 session is closed (both have destroy()).
-    (
-      publicServer as unknown as { setTimeout: (ms: number, cb: (s: Socket) => void) => void }
-    ).setTimeout(server.idleTimeout, (socket) => socket.destroy());
+    for (const requestServer of this.publicListener.requestServers) {
+      // `Expect: 100-continue` is answered after auth and the owner check (gateway/continue.ts).
+      requestServer.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+        holdContinue(req, res);
+        requestServer.emit('request', req, res);
+      });
+      // A silent HTTP/1.1 socket or HTTP/2 session is closed (both have destroy()).
+      (
+        requestServer as unknown as { setTimeout: (ms: number, cb: (s: Socket) => void) => void }
+      ).setTimeout(server.idleTimeout, (socket) => socket.destroy());
+    }
     publicServer.on('connection', (socket: Socket) => {
       this.metrics.openConnections.inc();
       socket.once('close', () => this.metrics.openConnections.dec());
@@ -612,6 +615,7 @@ function restartOnlyChanges(current: Config, next: Config): string[] {
     ['server.workers', (config) => config.server.workers],
     ['server.tls', (config) => config.server.tls],
     ['server.http2', (config) => config.server.http2],
+    ['server.h2c', (config) => config.server.h2c],
     ['server.adminTls', (config) => config.server.adminTls],
     ['logging', (config) => config.logging],
     ['sentry', (config) => config.sentry],

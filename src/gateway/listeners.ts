@@ -8,8 +8,10 @@ import {
 } from 'node:http';
 import {
   constants,
+  createServer as createH2cServer,
   createSecureServer,
   type Http2SecureServer,
+  type Http2Server,
   type Http2ServerRequest,
   type Http2ServerResponse,
   type Http2Session,
@@ -37,6 +39,8 @@ export interface ListenerOptions {
   tlsKey?: string;
   /** With `tls`: offer HTTP/2 by ALPN, HTTP/1.1 still served. */
   http2?: boolean;
+  /** Without `tls`: HTTP/2 with prior knowledge (h2c) too, told apart by the connection preface. */
+  h2c?: boolean;
   /** HTTP/1.1 settings (timeouts, header size), as node:http takes them. */
   http1?: ServerOptions;
   log: Logger;
@@ -50,6 +54,11 @@ export interface ListenerOptions {
  */
 export class Listener {
   readonly server: NetServer;
+  /**
+   * The servers that emit requests ('request', 'checkContinue'): `server`, and with h2c the HTTP/2
+   * server the sniffed connections are handed to, which listens on nothing itself.
+   */
+  readonly requestServers: NetServer[];
   readonly scheme: 'http' | 'https';
   private readonly log: Logger;
   private readonly tls: TlsConfig | undefined;
@@ -66,6 +75,7 @@ export class Listener {
     this.log = options.log.child({ listener: options.name });
     this.tls = options.tls;
     this.scheme = options.tls ? 'https' : 'http';
+    this.requestServers = [server];
     if (tlsFiles !== undefined) this.loadedTls = tlsFiles;
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
@@ -78,6 +88,7 @@ export class Listener {
 
   /** Reads the certificate files (a missing or bad one stops the start) and makes the server. */
   static create(options: ListenerOptions, handler: Handler): Listener {
+    if (!options.tls && options.h2c) return Listener.createWithH2c(options, handler);
     if (!options.tls) return new Listener(createHttpServer(options.http1 ?? {}, handler), options);
     const at = options.tlsKey ?? 'server.tls';
     let files: TlsFiles;
@@ -95,38 +106,13 @@ export class Listener {
       return new Listener(server, options, files.fingerprint).watchCertificates();
     }
     const http1 = options.http1 ?? {};
-    const server = createSecureServer(
+    const server: Http2SecureServer = createSecureServer(
       {
         ...secure,
         allowHTTP1: true,
-        settings: {
-          // Many streams on one connection share its socket: a bound keeps one client in check.
-          maxConcurrentStreams: 100,
-          ...(http1.maxHeaderSize === undefined ? {} : { maxHeaderListSize: http1.maxHeaderSize }),
-        },
+        settings: http2Settings(http1),
       },
-      (req: Http2ServerRequest, res: Http2ServerResponse) => {
-        if (req.httpVersionMajor !== 2) {
-          handler(req as unknown as IncomingMessage, res as unknown as ServerResponse);
-          return;
-        }
-        const exchange = adaptHttp2Exchange(req, res, http1.maxHeaderSize ?? 16 * 1024);
-        if (exchange === 'malformed') {
-          listener.log.debug({ path: req.url }, 'malformed HTTP/2 request: stream reset');
-          req.stream.close(constants.NGHTTP2_PROTOCOL_ERROR);
-          return;
-        }
-        if (exchange === 'headers-too-large') {
-          listener.log.debug({ path: req.url }, 'HTTP/2 request headers too large');
-          res.stream.once('finish', () => drainAfterAnswer(req as unknown as IncomingMessage));
-          sendError(
-            res as unknown as ServerResponse,
-            new TusgateError('TUSGATE_ERR_HEADERS_TOO_LARGE'),
-          );
-          return;
-        }
-        handler(exchange.req, exchange.res);
-      },
+      http2Handler(handler, http1.maxHeaderSize, () => listener.log),
     );
     // HTTP/1.1 connections on the HTTP/2 server: the same limits as on the others.
     const h1 = server as Http2SecureServer & Record<string, unknown>;
@@ -134,13 +120,50 @@ export class Listener {
       if (http1[key] !== undefined) h1[key] = http1[key];
     }
     if (http1.maxHeaderSize !== undefined) h1.maxHeaderSize = http1.maxHeaderSize;
-    const listener = new Listener(server, options, files.fingerprint);
-    server.on('session', (session: Http2Session) => {
-      listener.sessions.add(session);
-      session.once('close', () => listener.sessions.delete(session));
-      session.on('error', (error) => listener.log.debug({ err: error }, 'HTTP/2 session error'));
-    });
+    const listener: Listener = new Listener(server, options, files.fingerprint);
+    listener.trackSessions(server);
     return listener.watchCertificates();
+  }
+
+  /**
+   * Plain HTTP/1.1 and h2c on one port. Node's cleartext HTTP/2 server cannot serve HTTP/1.1, so
+   * the HTTP/1.1 server listens and each new connection is read until its first bytes either are
+   * the HTTP/2 client preface (RFC 9113 §3.4: prior knowledge) or cannot be; the bytes read are put
+   * back and the socket goes to the HTTP/2 server or to the HTTP/1.1 server's own handling.
+   */
+  private static createWithH2c(options: ListenerOptions, handler: Handler): Listener {
+    const http1 = options.http1 ?? {};
+    const server = createHttpServer(http1, handler);
+    const h2: Http2Server = createH2cServer(
+      { settings: http2Settings(http1) },
+      http2Handler(handler, http1.maxHeaderSize, () => listener.log),
+    );
+    const serveHttp1 = server.listeners('connection') as ((socket: Socket) => void)[];
+    server.removeAllListeners('connection');
+    // A connection that sends nothing is bounded like a slow request head.
+    const sniffMs = http1.headersTimeout ?? 60_000;
+    server.on('connection', (socket: Socket) => {
+      sniffPreface(socket, sniffMs, (isHttp2) => {
+        if (isHttp2) h2.emit('connection', socket);
+        else {
+          for (const serve of serveHttp1) serve.call(server, socket);
+          // Paused to put the bytes back; node:http reads them once the socket flows again.
+          socket.resume();
+        }
+      });
+    });
+    const listener: Listener = new Listener(server, options);
+    (listener.requestServers as NetServer[]).push(h2 as unknown as NetServer);
+    listener.trackSessions(h2);
+    return listener;
+  }
+
+  private trackSessions(server: Http2Server | Http2SecureServer): void {
+    server.on('session', (session: Http2Session) => {
+      this.sessions.add(session);
+      session.once('close', () => this.sessions.delete(session));
+      session.on('error', (error) => this.log.debug({ err: error }, 'HTTP/2 session error'));
+    });
   }
 
   listen(host: string, port: number): Promise<AddressInfo> {
@@ -229,6 +252,76 @@ export class Listener {
     }
     return this;
   }
+}
+
+const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+
+/**
+ * Reads a new connection until its bytes so far either are the whole HTTP/2 client preface or stop
+ * matching it (an HTTP/1.1 request line, usually at the first byte), puts them back unread and
+ * tells which it is. A connection that closes or stays silent for `timeoutMs` is dropped.
+ */
+function sniffPreface(socket: Socket, timeoutMs: number, then: (isHttp2: boolean) => void): void {
+  let seen = Buffer.alloc(0);
+  const done = (isHttp2: boolean) => {
+    socket.off('data', onData);
+    socket.off('error', onError);
+    socket.setTimeout(0);
+    socket.pause();
+    socket.unshift(seen);
+    then(isHttp2);
+  };
+  const onData = (chunk: Buffer) => {
+    seen = Buffer.concat([seen, chunk]);
+    const length = Math.min(seen.length, HTTP2_PREFACE.length);
+    if (!seen.subarray(0, length).equals(HTTP2_PREFACE.subarray(0, length))) done(false);
+    else if (length === HTTP2_PREFACE.length) done(true);
+  };
+  const onError = () => socket.destroy();
+  socket.on('data', onData);
+  socket.on('error', onError);
+  socket.setTimeout(timeoutMs, () => socket.destroy());
+}
+
+function http2Settings(http1: ServerOptions) {
+  return {
+    // Many streams on one connection share its socket: a bound keeps one client in check.
+    maxConcurrentStreams: 100,
+    ...(http1.maxHeaderSize === undefined ? {} : { maxHeaderListSize: http1.maxHeaderSize }),
+  };
+}
+
+/**
+ * The request handler of an HTTP/2 server: HTTP/1.1 requests (ALPN fallback) pass as they are,
+ * HTTP/2 ones are adapted (http2-compat.ts) or refused when they cannot be.
+ */
+function http2Handler(
+  handler: Handler,
+  maxHeaderSize: number | undefined,
+  log: () => Logger,
+): (req: Http2ServerRequest, res: Http2ServerResponse) => void {
+  return (req, res) => {
+    if (req.httpVersionMajor !== 2) {
+      handler(req as unknown as IncomingMessage, res as unknown as ServerResponse);
+      return;
+    }
+    const exchange = adaptHttp2Exchange(req, res, maxHeaderSize ?? 16 * 1024);
+    if (exchange === 'malformed') {
+      log().debug({ path: req.url }, 'malformed HTTP/2 request: stream reset');
+      req.stream.close(constants.NGHTTP2_PROTOCOL_ERROR);
+      return;
+    }
+    if (exchange === 'headers-too-large') {
+      log().debug({ path: req.url }, 'HTTP/2 request headers too large');
+      res.stream.once('finish', () => drainAfterAnswer(req as unknown as IncomingMessage));
+      sendError(
+        res as unknown as ServerResponse,
+        new TusgateError('TUSGATE_ERR_HEADERS_TOO_LARGE'),
+      );
+      return;
+    }
+    handler(exchange.req, exchange.res);
+  };
 }
 
 interface TlsFiles {

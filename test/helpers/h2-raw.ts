@@ -1,7 +1,8 @@
+import { connect as connectPlain, type Socket } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
 
 /**
- * A bare HTTP/2 client over TLS that writes frames as given, for requests node:http2 refuses to
+ * A bare HTTP/2 client over TLS (or h2c) that writes frames as given, for requests node:http2 refuses to
  * send (bad pseudo-headers, DATA past Content-Length). Header blocks use HPACK literals without
  * indexing or Huffman (RFC 7541 §6.2.2), so any name or value goes on the wire as is.
  */
@@ -122,15 +123,16 @@ function statusOf(block: Buffer): number {
  * Opens a connection, sends the preface, SETTINGS and `frames`, and reads until stream 1 has an
  * answer (its response headers, a reset) or the connection ends.
  */
-export function rawH2Exchange(port: number, ca: Buffer, frames: Buffer[]): Promise<RawOutcome> {
+export function rawH2Exchange(
+  port: number,
+  ca: Buffer | undefined,
+  frames: Buffer[],
+): Promise<RawOutcome> {
   return new Promise((resolve, reject) => {
-    const socket: TLSSocket = connect({
-      host: '127.0.0.1',
-      port,
-      ca,
-      servername: 'localhost',
-      ALPNProtocols: ['h2'],
-    });
+    // Without a CA: h2c, the preface sent at once on a plain connection (prior knowledge).
+    const socket: Socket = ca
+      ? connect({ host: '127.0.0.1', port, ca, servername: 'localhost', ALPNProtocols: ['h2'] })
+      : connectPlain({ host: '127.0.0.1', port });
     const outcome: RawOutcome = { status: 0 };
     let buffered = Buffer.alloc(0);
     const timer = setTimeout(() => {
@@ -142,9 +144,9 @@ export function rawH2Exchange(port: number, ca: Buffer, frames: Buffer[]): Promi
       socket.destroy();
       resolve(outcome);
     };
-    socket.once('secureConnect', () => {
-      if (socket.alpnProtocol !== 'h2') {
-        reject(new Error(`ALPN chose ${socket.alpnProtocol}`));
+    socket.once(ca ? 'secureConnect' : 'connect', () => {
+      if (ca && (socket as TLSSocket).alpnProtocol !== 'h2') {
+        reject(new Error(`ALPN chose ${(socket as TLSSocket).alpnProtocol}`));
         return;
       }
       socket.write(

@@ -17,15 +17,18 @@ export interface H2Answer {
   closedWhileSending: boolean;
 }
 
-/** An HTTP/2 session over TLS to `url`, trusting `ca`; throws unless ALPN chose h2. */
-export async function h2Connect(url: string, ca: Buffer): Promise<ClientHttp2Session> {
-  const session = connect(url, { ca, servername: 'localhost' });
+/**
+ * An HTTP/2 session over TLS to `url`, trusting `ca` (throws unless ALPN chose h2), or without
+ * `ca` cleartext HTTP/2 with prior knowledge (h2c) to an http:// `url`.
+ */
+export async function h2Connect(url: string, ca?: Buffer): Promise<ClientHttp2Session> {
+  const session = ca ? connect(url, { ca, servername: 'localhost' }) : connect(url);
   await new Promise<void>((resolve, reject) => {
     session.once('connect', () => resolve());
     session.once('error', reject);
   });
   session.on('error', () => {});
-  if (session.alpnProtocol !== 'h2') throw new Error(`ALPN chose ${session.alpnProtocol}`);
+  if (ca && session.alpnProtocol !== 'h2') throw new Error(`ALPN chose ${session.alpnProtocol}`);
   return session;
 }
 

@@ -46,6 +46,11 @@ export const serverSchema = z
     tls: tlsSchema.optional(),
     /** HTTP/2 on the TLS listener, chosen by ALPN; HTTP/1.1 clients are still served. */
     http2: z.boolean().default(false),
+    /**
+     * Cleartext HTTP/2 with prior knowledge (h2c) on the plain listener, for a proxy that speaks h2c
+     * upstream; each connection is told apart by its first bytes, so HTTP/1.1 is still served.
+     */
+    h2c: z.boolean().default(false),
     /** Serve the admin listener over HTTPS too, with its own certificate. */
     adminTls: tlsSchema.optional(),
   })
@@ -55,6 +60,13 @@ export const serverSchema = z
         code: 'custom',
         path: ['http2'],
         message: 'needs server.tls: HTTP/2 is offered by ALPN on the TLS listener',
+      });
+    }
+    if (server.h2c && server.tls) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['h2c'],
+        message: 'is for a listener without tls; with tls, use server.http2',
       });
     }
   });
